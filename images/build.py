@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Builds the two bundled images, OUTDIR/dhcpcd.tar and OUTDIR/dom0.tar, in `docker load` format
+without an engine: what goes into each image (Debian files from PKGROOT plus images/dhcpcd/ and
+images/dom0/) and each image's config. Host requirements: python3, binutils (readelf)."""
+# PKGROOT: `dpkg-deb -x` of busybox-static, dhcpcd-base, docker.io, libc6 (and any package that
+# holds a library those binaries need). VERSIONS_TXT: lines "package version", for the labels.
+import argparse
+import datetime
+import os
+import posixpath
+import subprocess
+import sys
+
+from dockerarchive import Layer, write_archive
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LIB_DIRS = ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "usr/lib64", "lib", "usr/lib"]
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Debian's hooks kept in the dhcpcd image; the others configure services it lacks (NTP,
+# timesyncd, chrony) or the container's own hostname, and 20-resolv.conf is replaced by ours.
+DHCPCD_DEBIAN_HOOKS = ["01-test"]
+DHCPCD_APPLETS = ["sh", "cat", "cmp", "mkdir", "rm", "sed", "chmod"]  # what the hooks call
+PASSWD_ROOT = "root:x:0:0:root:/root:/bin/sh\n"
+# dhcpcd's privilege separation runs its network-facing processes as this user, chrooted in its home.
+PASSWD_DHCPCD = "dhcpcd:x:100:65534:DHCP Client Daemon:/usr/lib/dhcpcd:/bin/false\n"
+GROUP = "root:x:0:\nnogroup:x:65534:\n"
+
+
+class BuildError(Exception):
+    pass
+
+
+def read_kv(path, sep="="):
+    """KEY=VALUE lines (images.conf), or with sep=None "package version" lines; # comments."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                key, value = (line.split(sep, 1) + [""])[:2]
+                out[key.strip()] = value.strip()
+    return out
+
+
+class PkgRoot:
+    def __init__(self, root):
+        if not os.path.isdir(root):
+            raise BuildError(f"PKGROOT {root} is not a directory")
+        self.root = root
+
+    def host(self, rel):
+        return os.path.join(self.root, rel.lstrip("/"))
+
+    def resolve(self, rel, why):
+        """Follow symlinks inside PKGROOT as if it were /; return (real path, [(link, target)])."""
+        rel, links = rel.lstrip("/"), []
+        for _ in range(40):
+            parent = posixpath.dirname(rel)
+            if os.path.realpath(self.host(parent)) != os.path.join(os.path.realpath(self.root), parent).rstrip("/"):
+                raise BuildError(f"PKGROOT directory /{parent} is a symlink: unpack packages into an empty directory")
+            path = self.host(rel)
+            if os.path.islink(path):
+                target = os.readlink(path)
+                links.append((rel, target))
+                rel = posixpath.normpath(posixpath.join(parent, target)).lstrip("/")
+                continue
+            if not os.path.isfile(path):
+                raise BuildError(f"missing in PKGROOT: /{rel} ({why})")
+            return rel, links
+        raise BuildError(f"symlink loop in PKGROOT at /{rel}")
+
+    def find_lib(self, name, why):
+        for d in LIB_DIRS:
+            if os.path.lexists(self.host(f"{d}/{name}")):
+                return f"{d}/{name}"
+        raise BuildError(f"missing in PKGROOT: library {name} ({why}); add the package that ships it")
+
+
+def readelf(args, path):
+    try:
+        return subprocess.run(["readelf", "-W", *args, path], check=True, capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        raise BuildError("readelf not found: install binutils")
+    except subprocess.CalledProcessError as e:
+        raise BuildError(f"readelf {' '.join(args)} {path} failed: {e.stderr.strip()}")
+
+
+def elf_deps(path):
+    """The dynamic loader and NEEDED libraries of an ELF file (empty for static binaries)."""
+    deps = []
+    for line in readelf(["-l"], path).splitlines():
+        if "Requesting program interpreter:" in line:
+            deps.append(("interp", line.split(":", 1)[1].strip(" ]")))
+    for line in readelf(["-d"], path).splitlines():
+        if "(NEEDED)" in line:
+            deps.append(("needed", line.split("[", 1)[1].rstrip("]")))
+    return deps
+
+
+def add_from_pkgroot(layer, pkg, rel, why, mode=None):
+    real, links = pkg.resolve(rel, why)
+    for link, target in links:
+        layer.symlink(link, target)
+    layer.copy(real, pkg.host(real), mode)
+    return real
+
+
+def add_elf(layer, pkg, rel, package):
+    """Add a binary with exactly the shared libraries it needs, recursively, and the loader."""
+    todo, seen = [(rel, package)], set()
+    while todo:
+        rel, why = todo.pop()
+        real = add_from_pkgroot(layer, pkg, rel, why)
+        if real in seen:
+            continue
+        seen.add(real)
+        for kind, name in elf_deps(pkg.host(real)):
+            dep = name.lstrip("/") if kind == "interp" else pkg.find_lib(name, f"needed by /{real}")
+            todo.append((dep, f"{kind} of /{real}"))
+
+
+def add_busybox(layer, pkg, applets=None):
+    """busybox-static as /bin/busybox with its applets as symlinks (all, or the ones named)."""
+    add_from_pkgroot(layer, pkg, "bin/busybox", "busybox-static")
+    if elf_deps(pkg.host("bin/busybox")):
+        raise BuildError("PKGROOT /bin/busybox is not static: busybox-static is needed, not busybox")
+    out = subprocess.run([pkg.host("bin/busybox"), "--list-full"], check=True, capture_output=True, text=True)
+    full = [p for p in out.stdout.split() if p != "bin/busybox"]
+    if applets is not None:
+        by_name = {posixpath.basename(p): p for p in full}
+        missing = [a for a in applets if a not in by_name]
+        if missing:
+            raise BuildError(f"busybox in PKGROOT lacks applets: {' '.join(missing)}")
+        full = [by_name[a] for a in applets]
+    for path in full:
+        layer.symlink(path, "/bin/busybox")
+
+
+def add_ours(layer, src, dest, mode=None):
+    layer.copy(dest, os.path.join(HERE, src), mode)
+
+
+def add_base(layer, pkg, packages):
+    for d in ["dev", "proc", "sys", "run", "etc", "var/lib"]:
+        layer.dir(d)
+    layer.dir("tmp", 0o1777)
+    layer.dir("root", 0o700)
+    for p in packages:  # the licences travel with the binaries
+        if os.path.isfile(pkg.host(f"usr/share/doc/{p}/copyright")):
+            add_from_pkgroot(layer, pkg, f"usr/share/doc/{p}/copyright", p)
+
+
+def labels(versions, packages):
+    out = {f"org.onlydocker.pkg.{p}": versions.get(p, "unknown") for p in packages}
+    out["org.onlydocker.source-versions"] = " ".join(f"{p}={versions.get(p, 'unknown')}" for p in packages)
+    return out
+
+
+def config(created, labels_, entrypoint, workdir="/"):
+    return {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": created,
+        "config": {"Env": [PATH_ENV], "Entrypoint": entrypoint, "Cmd": None, "Labels": labels_, "WorkingDir": workdir},
+        "history": [{"created": created, "created_by": "onlydocker images/build.py"}],
+    }
+
+
+def build_dhcpcd(pkg, versions, mtime, created):
+    packages = ["busybox-static", "dhcpcd-base", "libc6"]
+    layer = Layer(mtime)
+    add_base(layer, pkg, packages)
+    add_busybox(layer, pkg, DHCPCD_APPLETS)
+    add_elf(layer, pkg, "usr/sbin/dhcpcd", "dhcpcd-base")
+    add_from_pkgroot(layer, pkg, "usr/lib/dhcpcd/dhcpcd-run-hooks", "dhcpcd-base", 0o755)
+    for hook in DHCPCD_DEBIAN_HOOKS:
+        add_from_pkgroot(layer, pkg, f"usr/lib/dhcpcd/dhcpcd-hooks/{hook}", "dhcpcd-base", 0o644)
+    add_ours(layer, "dhcpcd/20-resolv.conf", "usr/lib/dhcpcd/dhcpcd-hooks/20-resolv.conf", 0o644)
+    add_ours(layer, "dhcpcd/90-log-bound", "usr/lib/dhcpcd/dhcpcd-hooks/90-log-bound", 0o644)
+    add_ours(layer, "dhcpcd/dhcpcd.conf", "etc/dhcpcd.conf", 0o644)
+    layer.file("etc/passwd", (PASSWD_ROOT + PASSWD_DHCPCD).encode())
+    layer.file("etc/group", GROUP.encode())
+    for d in ["var/lib/dhcpcd", "run/dhcpcd", "run/resolvconf"]:
+        layer.dir(d)
+    layer.symlink("var/run", "/run")
+    cfg = config(created, labels(versions, packages), ["/usr/sbin/dhcpcd", "--nobackground"])
+    return layer, cfg
+
+
+def build_dom0(pkg, versions, conf, mtime, created):
+    packages = ["busybox-static", "docker.io", "libc6"]
+    layer = Layer(mtime)
+    add_base(layer, pkg, packages)
+    add_busybox(layer, pkg)
+    add_elf(layer, pkg, "usr/bin/docker", "docker.io")
+    for d in ["host", "var/run", "usr/local/bin"]:
+        layer.dir(d)
+    add_ours(layer, "dom0/entrypoint.sh", "entrypoint.sh", 0o755)
+    add_ours(layer, "dom0/profile", "etc/profile", 0o644)
+    layer.file("etc/passwd", PASSWD_ROOT.encode())
+    layer.file("etc/group", GROUP.encode())
+    release = {"DOM0_VERSION": conf["DOM0_VERSION"], "BUILD_DATE": created}
+    release.update({f"PKG_{p.replace('-', '_').replace('.', '_').upper()}": versions.get(p, "unknown") for p in packages})
+    layer.file("etc/dom0-release", "".join(f"{k}='{v}'\n" for k, v in release.items()).encode(), 0o644)
+    lab = labels(versions, packages)
+    lab["org.onlydocker.dom0.version"] = conf["DOM0_VERSION"]
+    cfg = config(created, lab, ["/bin/sh", "/entrypoint.sh"], workdir="/root")
+    return layer, cfg
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pkgroot", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--versions")
+    args = ap.parse_args()
+    try:
+        conf = read_kv(os.path.join(HERE, "images.conf"))
+        for key in ["DHCP_IMAGE", "DOM0_IMAGE", "DOM0_BUNDLED", "DOM0_VERSION"]:
+            if not conf.get(key):
+                raise BuildError(f"images/images.conf has no {key}")
+        versions = {}
+        if args.versions:
+            if not os.path.isfile(args.versions):
+                raise BuildError(f"versions file {args.versions} not found")
+            versions = read_kv(args.versions, sep=None)
+        # A fixed clock makes the bytes, and so the image IDs, reproducible.
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "0")
+        if not epoch.isdigit():
+            raise BuildError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds")
+        mtime = int(epoch)
+        created = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        pkg = PkgRoot(args.pkgroot)
+        os.makedirs(args.out, exist_ok=True)
+        images = [
+            ("dhcpcd", [conf["DHCP_IMAGE"]], build_dhcpcd(pkg, versions, mtime, created)),
+            ("dom0", [conf["DOM0_IMAGE"], conf["DOM0_BUNDLED"]], build_dom0(pkg, versions, conf, mtime, created)),
+        ]
+        for name, tags, (layer, cfg) in images:
+            image_id, size = write_archive(os.path.join(args.out, f"{name}.tar"), tags, cfg, [layer], mtime)
+            print(f"{name}.tar: {size} bytes ({size / 1048576:.1f} MiB), image ID {image_id}, tags {' '.join(tags)}")
+    except (BuildError, OSError, ValueError, subprocess.CalledProcessError) as e:
+        sys.exit(f"images/build.py: error: {e}")
+
+
+if __name__ == "__main__":
+    main()

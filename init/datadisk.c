@@ -1,0 +1,146 @@
+/* The persistent disk: the filesystem labelled DOCKER (od.disk.label), found with libblkid and
+ * mounted with libmount on /var/lib/docker. Anything wrong: tmpfs, a warning, and the disk left
+ * exactly as it was. Formatting only on request, and only a disk whose first MiB is all zero. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libmount/libmount.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "disklabel.h"
+#include "init.h"
+
+#define TARGET "/var/lib/docker"
+
+static char *find_label(const char *label)
+{
+	return disk_find_label("/sys/class/block", "/dev", label);
+}
+
+/* Waits for the label to appear, woken by block uevents, within cfg.disk_wait_ms. */
+static char *wait_label(const char *label)
+{
+	char *dev = find_label(label);
+	if (dev || cfg.disk_wait_ms <= 0)
+		return dev;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(s);
+		s = -1;
+	}
+	int64_t end = now_ms() + cfg.disk_wait_ms;
+	/* Close the race with a disk that appeared between the first look and the bind. */
+	dev = find_label(label);
+	while (!dev && now_ms() < end) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		int left = (int)(end - now_ms());
+		if (s < 0 || poll(&p, 1, left > 0 ? left : 0) <= 0)
+			break;
+		char buf[4096];
+		int block = 0;
+		ssize_t n;
+		while ((n = recv(s, buf, sizeof buf - 1, 0)) > 0) {
+			buf[n] = 0;
+			for (char *q = buf; q < buf + n; q += strlen(q) + 1)
+				if (!strcmp(q, "SUBSYSTEM=block"))
+					block = 1;
+		}
+		if (block)
+			dev = find_label(label);
+	}
+	if (s >= 0)
+		close(s);
+	return dev;
+}
+
+static int mount_tmpfs(void)
+{
+	if (mount("docker", TARGET, "tmpfs", 0, "mode=0711") < 0) {
+		err("disk: tmpfs on " TARGET ": %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* mkfs.ext4 only when asked, on a device with no signature and an all-zero first MiB. */
+static int format_if_asked(void)
+{
+	const char *dev = cfg.disk_format;
+	if (!dev[0])
+		return 0;
+	int zero = disk_first_mib_is_zero(dev);
+	if (zero < 0) {
+		err("disk: od.disk.format=%s: %s; not formatting", dev, strerror(-zero));
+		return zero;
+	}
+	if (!zero) {
+		err("disk: od.disk.format=%s: the first MiB is not all zero (it may hold data); not formatting", dev);
+		return -EEXIST;
+	}
+	struct child c = { .name = "mke2fs" };
+	char *argv[] = { "/usr/sbin/mke2fs", "-q", "-t", "ext4", "-L", cfg.disk_label, (char *)dev, NULL };
+	if (spawn(&c, argv, NULL) < 0)
+		return -ECHILD;
+	/* Before the loop: this is the one wait for a pid that is not the reaper's, on our own child. */
+	int st;
+	if (waitpid(c.pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		err("disk: mkfs.ext4 -L %s %s failed (status %d)", cfg.disk_label, dev, st);
+		return -EIO;
+	}
+	info("disk: formatted %s as ext4 with label %s", dev, cfg.disk_label);
+	return 0;
+}
+
+int datadisk_setup(void)
+{
+	int64_t t0 = now_ms();
+	mkdirs(TARGET, 0711);
+	format_if_asked();
+	char *dev = wait_label(cfg.disk_label);
+	if (!dev) {
+		warn("disk: no filesystem labelled %s after %d ms; /var/lib/docker is a tmpfs: images and containers will be LOST at shutdown",
+		     cfg.disk_label, cfg.disk_wait_ms);
+		return mount_tmpfs();
+	}
+	struct libmnt_context *mc = mnt_new_context();
+	int rc = -ENOMEM;
+	if (mc) {
+		mnt_context_set_source(mc, dev);
+		mnt_context_set_target(mc, TARGET);
+		mnt_context_set_options(mc, cfg.disk_opts);
+		/* No /etc/fstab nor mtab here; libmount must not look for them. */
+		mnt_context_disable_helpers(mc, 1);
+		mnt_context_disable_mtab(mc, 1);
+		rc = mnt_context_mount(mc);
+	}
+	if (rc == 0 && mnt_context_get_status(mc) == 1) {
+		const char *type = mnt_context_get_fstype(mc);
+		info("disk: %s (LABEL=%s, %s) mounted on " TARGET " with '%s' in %lld ms", dev, cfg.disk_label,
+		     type ? type : "?", cfg.disk_opts, (long long)(now_ms() - t0));
+		mnt_free_context(mc);
+		free(dev);
+		return 0;
+	}
+	char msg[256] = "";
+	int serr = 0;
+	if (mc) {
+		mnt_context_get_excode(mc, rc, msg, sizeof msg);
+		if (mnt_context_syscall_called(mc))
+			serr = mnt_context_get_syscall_errno(mc);
+	}
+	/* libmount's text alone can be "No error information"; the kernel's errno says more. */
+	err("disk: %s (LABEL=%s) failed to mount: %s%s%s (the kernel log says why); it is left untouched, "
+	    "/var/lib/docker is a tmpfs: state will be LOST", dev, cfg.disk_label, msg[0] ? msg : strerror(-rc),
+	    serr ? ": " : "", serr ? strerror(serr) : "");
+	mnt_free_context(mc);
+	free(dev);
+	return mount_tmpfs();
+}

@@ -1,0 +1,9 @@
+/* Finding the data disk by label, and the all-zero guard for formatting. */
+#ifndef OD_DISKLABEL_H
+#define OD_DISKLABEL_H
+#include <stddef.h>
+int disk_label_of(const char *dev, char *label, size_t size);  /* 0, or -ENOENT: no label */
+/* The first device (by name) under sysblock whose devdir/NAME has that label; malloc'd, or NULL. */
+char *disk_find_label(const char *sysblock, const char *devdir, const char *label);
+int disk_first_mib_is_zero(const char *dev);                    /* 1 yes, 0 no, -errno */
+#endif

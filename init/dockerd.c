@@ -1,0 +1,190 @@
+/* dockerd as a supervised child: started with our flags, its output kept in /run/dockerd.log
+ * (and on the console with od.debug), readiness learned from GET /_ping, and restarted with a
+ * bounded exponential backoff when it dies, its last lines logged. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "engine.h"
+#include "init.h"
+#include "syscont.h"
+
+#define LOG_PATH "/run/dockerd.log"
+#define TAIL_SIZE 2048
+#define BACKOFF_MAX_MS 60000
+#define STABLE_MS 30000
+#define PING_RETRY_MS 100
+#define PING_TIMEOUT_MS 5000
+
+static struct child dockerd = { .name = "dockerd" };
+static struct timer restart_timer, ping_timer;
+static struct watch out_watch;
+static int out_fd = -1, log_fd = -1, failures, api_up;
+static int64_t started;
+static char tail[TAIL_SIZE + 1];
+static size_t tail_len;
+
+int dockerd_running(void) { return dockerd.pid > 0; }
+
+static void keep_tail(const char *p, size_t n)
+{
+	if (n >= TAIL_SIZE) {
+		p += n - TAIL_SIZE;
+		n = TAIL_SIZE;
+	}
+	if (tail_len + n > TAIL_SIZE) {
+		size_t drop = tail_len + n - TAIL_SIZE;
+		memmove(tail, tail + drop, tail_len - drop);
+		tail_len -= drop;
+	}
+	memcpy(tail + tail_len, p, n);
+	tail_len += n;
+}
+
+static void on_output(int fd, short rev, void *arg)
+{
+	(void)arg;
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n > 0) {
+		keep_tail(buf, n);
+		if (log_fd >= 0)
+			(void)!write(log_fd, buf, n);
+		if (cfg.debug)
+			(void)!write(2, buf, n);
+		return;
+	}
+	if (n == 0 || (rev & (POLLHUP | POLLERR))) {
+		watch_del(&out_watch);
+		close(fd);
+		out_fd = -1;
+	}
+}
+
+static void ping(void *arg);
+
+static void ping_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)body; (void)len; (void)arg;
+	if (!dockerd.pid)
+		return;
+	if (status == 200) {
+		api_up = 1;
+		info("dockerd: API answering /_ping, %lld ms after exec", (long long)(now_ms() - started));
+		syscont_engine_up();
+		return;
+	}
+	/* Before dockerd makes its socket, connect fails at once: ask again shortly. */
+	timer_arm(&ping_timer, PING_RETRY_MS, ping, NULL);
+}
+
+static void ping(void *arg)
+{
+	(void)arg;
+	engine_call("GET", "/_ping", NULL, -1, PING_TIMEOUT_MS, ping_done, NULL, NULL);
+}
+
+static void start(void *arg);
+
+static void on_exit_dockerd(struct child *c, int status)
+{
+	(void)c;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	int64_t ran = now_ms() - started;
+	timer_cancel(&ping_timer);
+	if (api_up)
+		syscont_engine_down();
+	api_up = 0;
+	if (shutdown_in_progress()) {
+		info("dockerd: exited (status %d) after %lld ms", code, (long long)ran);
+		shutdown_dockerd_exited();
+		return;
+	}
+	failures = ran > STABLE_MS ? 1 : failures + 1;
+	int delay = 500;
+	for (int i = 1; i < failures && delay < BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	tail[tail_len] = 0;
+	char *last = tail, *nl;
+	/* Print whole lines only: skip a partial first one. */
+	if (tail_len == TAIL_SIZE && (nl = strchr(tail, '\n')))
+		last = nl + 1;
+	err("dockerd: died (status %d) after %lld ms, failure %d in a row; restarting in %d ms. Its last lines:\n%s",
+	    code, (long long)ran, failures, delay, last);
+	tail_len = 0;
+	timer_arm(&restart_timer, delay, start, NULL);
+}
+
+static void start(void *arg)
+{
+	(void)arg;
+	static char *argv[64];
+	static char extra[VALUE_MAX];
+	int n = 0;
+	argv[n++] = "/usr/bin/dockerd";
+	argv[n++] = "--host=unix:///var/run/docker.sock";
+	argv[n++] = "--data-root=/var/lib/docker";
+	argv[n++] = "--exec-root=/var/run/docker";
+	if (!cfg.iptables)
+		argv[n++] = "--iptables=false";
+	if (cfg.debug)
+		argv[n++] = "--debug";
+	snprintf(extra, sizeof extra, "%s", cfg.dockerd_args);
+	for (char *save, *t = strtok_r(extra, " ", &save); t && n < 62; t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+
+	int p[2];
+	if (out_fd < 0 && pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+		out_fd = p[0];
+		watch_add(&out_watch, out_fd, POLLIN, on_output, NULL);
+	} else {
+		p[1] = -1;
+	}
+	static char *env[8];
+	int e = 0;
+	env[e++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	env[e++] = "HOME=/root";
+	if (getenv("DOCKER_RAMDISK"))
+		env[e++] = "DOCKER_RAMDISK=true";
+	env[e] = NULL;
+	struct spawn_opts o = { .out_fd = p[1], .envp = env };
+	dockerd.on_exit = on_exit_dockerd;
+	started = now_ms();
+	if (spawn(&dockerd, argv, &o) < 0) {
+		timer_arm(&restart_timer, 5000, start, NULL);
+	} else {
+		info("dockerd: started (pid %d)%s%s", dockerd.pid, cfg.iptables ? "" : ", iptables off",
+		     cfg.debug ? ", debug on" : "");
+		timer_arm(&ping_timer, PING_RETRY_MS, ping, NULL);
+	}
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+void dockerd_start(void)
+{
+	mkdirs("/etc/docker", 0755);
+	/* A daemon.json kept on the data disk survives reboots; /etc is a tmpfs. */
+	const char *keep = "/var/lib/docker/onlydocker/daemon.json";
+	if (access(keep, R_OK) == 0 && symlink(keep, "/etc/docker/daemon.json") == 0)
+		info("dockerd: using %s as /etc/docker/daemon.json", keep);
+	log_fd = open(LOG_PATH, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	start(NULL);
+}
+
+void dockerd_stop(void)
+{
+	timer_cancel(&restart_timer);
+	timer_cancel(&ping_timer);
+	if (dockerd.pid > 0)
+		kill(dockerd.pid, SIGTERM);
+}

@@ -1,0 +1,85 @@
+/* What the parts of init share: the configuration, the event loop's timers and fd watches,
+ * the child registry, and each boot step's entry point. */
+#ifndef OD_INIT_H
+#define OD_INIT_H
+#include <poll.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "cmdline.h"
+#include "log.h"
+
+extern struct config cfg;
+
+/* ---- loop.c: one poll loop over the signalfd, timers and watched fds ---- */
+struct timer {
+	int64_t when;           /* monotonic ms; 0 = not armed */
+	void (*fn)(void *arg);
+	void *arg;
+	struct timer *next;
+};
+void timer_arm(struct timer *t, int delay_ms, void (*fn)(void *), void *arg);
+void timer_cancel(struct timer *t);
+
+struct watch {
+	int fd;
+	short events;
+	void (*fn)(int fd, short revents, void *arg);
+	void *arg;
+	struct watch *next;
+};
+void watch_add(struct watch *w, int fd, short events, void (*fn)(int, short, void *), void *arg);
+void watch_del(struct watch *w);
+void loop_run(void) __attribute__((noreturn));
+
+/* ---- supervise.c: spawn, the reaper, and the child registry ---- */
+struct child {
+	pid_t pid;                              /* 0 when not running */
+	const char *name;
+	void (*on_exit)(struct child *c, int status);
+	struct child *next;
+};
+struct spawn_opts {
+	const char *tty;        /* open this as stdin/out/err and make it the controlling tty */
+	int out_fd;             /* else stdout/stderr go here (-1: /dev/null) */
+	char *const *envp;      /* NULL: a default environment */
+};
+int spawn(struct child *c, char *const argv[], const struct spawn_opts *o);
+void reap_all(void);                    /* the one waitpid(-1) loop */
+unsigned long reaped_orphans(void);
+int no_children_left(void);         /* the last reap found no child at all */
+extern char *const default_env[];
+
+/* ---- signals / shutdown / power ---- */
+enum power_action { PA_NONE, PA_HALT, PA_POWEROFF, PA_REBOOT };
+int signals_setup(void);                /* the signalfd, watched by the loop */
+void shutdown_request(enum power_action a, const char *why);
+int shutdown_in_progress(void);
+void power_button_setup(void);
+int control_main(const char *name, int argc, char **argv);
+
+/* ---- boot steps ---- */
+int root_switch(char **argv);           /* returns only when it did not switch */
+int mounts_setup(void);
+int modules_coldplug(void);
+int modules_load_fixed(void);
+int modprobe_main(int argc, char **argv);
+int cgroups_setup(void);
+void entropy_wait(void);
+void host_setup(void);
+void net_watch_start(void);             /* log IPv4 addresses as they come (the lease) */
+void net_lease_deadline(void);          /* warn if none within od.dhcp.timeout */
+int datadisk_setup(void);
+void console_shell_start(void);
+void console_shell_hangup(void);       /* at shutdown: interactive shells ignore SIGTERM */
+const char *console_tty(void);         /* the real tty behind /dev/console, e.g. /dev/ttyS0 */
+void dockerd_start(void);
+void dockerd_stop(void);                /* SIGTERM; shutdown learns of the exit by dockerd_running() */
+int dockerd_running(void);
+void syscont_engine_up(void);           /* called when /_ping answers */
+void syscont_engine_down(void);
+void unmount_all(void);
+
+int write_file(const char *path, const char *text);
+int read_file(const char *path, char *buf, size_t size);
+int mkdirs(const char *path, mode_t mode);
+#endif

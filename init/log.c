@@ -1,0 +1,69 @@
+/* The logger: one line per event on the console and in /dev/kmsg, prefixed "onlydocker:" and the
+ * time since boot, so a person on the serial console and a test reading it see the same thing. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+
+static int kmsg_fd = -1, console_fd = -1, debug_on;
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void log_open(void)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		if (kmsg_fd >= 0)
+			close(kmsg_fd);
+		kmsg_fd = fd;
+	}
+	/* Our own console fd, not fd 2: children and the root switch must not be able to take it away. */
+	fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		if (console_fd >= 0)
+			close(console_fd);
+		console_fd = fd;
+	}
+}
+
+void log_set_debug(int on) { debug_on = on; }
+
+void log_msg(int level, const char *fmt, ...)
+{
+	char line[1024], msg[900];
+	va_list ap;
+	int saved = errno;
+
+	if (level == LOG_DEBUG && !debug_on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	int64_t t = now_ms();
+	const char *tag = level == LOG_ERR ? "error: " : level == LOG_WARN ? "warning: " : "";
+	int n = snprintf(line, sizeof line, "onlydocker: [%3lld.%03lld] %s%s\n",
+			 (long long)(t / 1000), (long long)(t % 1000), tag, msg);
+	if (n >= (int)sizeof line)
+		n = sizeof line - 1;
+	int cfd = console_fd >= 0 ? console_fd : 2;
+	if (write(cfd, line, n) < 0 && cfd != 2)
+		(void)!write(2, line, n);
+	if (kmsg_fd >= 0) {
+		/* Facility user, level debug: the kernel would otherwise echo the line on the console a
+		 * second time; the severity stays readable in the text. */
+		char k[1024];
+		int m = snprintf(k, sizeof k, "<15>onlydocker: %s%s\n", tag, msg);
+		(void)!write(kmsg_fd, k, m >= (int)sizeof k ? (int)sizeof k - 1 : m);
+	}
+	errno = saved;
+}

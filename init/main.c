@@ -1,0 +1,80 @@
+/* onlydocker's PID 1: the boot sequence, top to bottom. Each step lives in a file named after
+ * it; main() decides what is fatal (before the loop only) and what is logged and gone past. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+#include "init.h"
+
+struct config cfg;
+
+static void report(const char *msg) { warn("%s", msg); }
+
+/* Before the loop a step may be fatal; fatal means a message and the debug shell, never exit. */
+static void fatal(const char *step)
+{
+	err("%s failed: boot cannot go on; starting the debug shell", step);
+	cfg.console_shell = 1;
+	console_shell_start();
+	loop_run();
+}
+
+int main(int argc, char **argv)
+{
+	sigset_t all;
+	/* First statement: a poweroff signal may arrive at any time; it waits in the mask for the loop. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+
+	const char *name = basename(argv[0]);
+	if (!strcmp(name, "modprobe"))
+		return modprobe_main(argc, argv);
+	if (!strcmp(name, "poweroff") || !strcmp(name, "reboot") || !strcmp(name, "halt"))
+		return control_main(name, argc, argv);
+	if (getpid() != 1) {
+		fprintf(stderr, "onlydocker-init: I am PID 1 only; as %s I do nothing (try modprobe, poweroff, reboot, halt)\n", name);
+		return 2;
+	}
+
+	log_open();
+	root_switch(argv);                      /* re-executes us on the tmpfs root, or returns */
+	if (mounts_setup() < 0)
+		fatal("mounts");
+	log_open();                             /* now with /dev/kmsg of the new /dev */
+	/* Ctrl-Alt-Del becomes SIGINT to us, to run the clean path instead of an instant reset. */
+	reboot(RB_DISABLE_CAD);
+
+	config_defaults(&cfg);
+	char cmdline[CMDLINE_MAX + 1];
+	if (read_file("/proc/cmdline", cmdline, sizeof cmdline) < 0)
+		warn("cmdline: cannot read /proc/cmdline; using defaults");
+	else
+		cmdline_parse(cmdline, &cfg, report);
+	log_set_debug(cfg.debug);
+	/* The console is a person's (dom0's shell): kernel chatter (audit, link up) stays in dmesg,
+	 * unless the command line chose a loglevel or asked for debug. */
+	if (!cfg.debug && !strstr(cmdline, "loglevel=") && klogctl(8 /* CONSOLE_LEVEL */, NULL, 5) < 0)
+		warn("init: setting the console log level: %s", strerror(errno));
+	info("init: onlydocker init starting (PID 1), cmdline parsed");
+
+	if (signals_setup() < 0)
+		fatal("signals");
+	modules_coldplug();
+	modules_load_fixed();
+	power_button_setup();
+	if (cgroups_setup() < 0)
+		fatal("cgroups");
+	entropy_wait();
+	host_setup();
+	net_watch_start();
+	datadisk_setup();
+	console_shell_start();
+	dockerd_start();
+	info("init: boot sequence done, entering the event loop");
+	loop_run();
+}

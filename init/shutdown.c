@@ -1,0 +1,221 @@
+/* The one shutdown path: stop containers through the engine, then dockerd, then every process,
+ * then unmount (the data disk's journal left clean), then reboot(2). One log line and elapsed time
+ * per step, and one overall deadline after which the remaining steps are forced. */
+#define _GNU_SOURCE
+#include <cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+#include "engine.h"
+#include "init.h"
+#include "syscont.h"
+
+#define KILL_GRACE_MS 2000
+
+enum stage { S_NONE, S_CONTAINERS, S_DHCP, S_DOCKERD, S_TERM, S_KILL, S_UNMOUNT, S_DONE };
+static enum stage stage;
+static enum power_action action;
+static int64_t t_start, t_step;
+static struct timer deadline, step_timer;
+static int pending;
+
+static void step(enum stage s);
+
+int shutdown_in_progress(void) { return stage != S_NONE; }
+
+static const char *action_name(enum power_action a)
+{
+	return a == PA_HALT ? "halt" : a == PA_REBOOT ? "reboot" : "poweroff";
+}
+
+static void step_done(const char *what)
+{
+	info("shutdown: %s in %lld ms", what, (long long)(now_ms() - t_step));
+	t_step = now_ms();
+}
+
+static int remaining_ms(void)
+{
+	int64_t r = t_start + cfg.shutdown_timeout_ms - now_ms();
+	return r > 0 ? (int)r : 1;
+}
+
+static void stop_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	char *id = arg;
+	if (status != 204 && status != 304 && status != 404)
+		warn("shutdown: stopping container %.12s: %d %s", id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+	free(id);
+	if (--pending == 0 && stage == S_CONTAINERS)
+		step(S_DHCP);
+	else if (pending == 0 && stage == S_DHCP)
+		step(S_DOCKERD);
+}
+
+static void stop_container(const char *id, int t_seconds)
+{
+	char path[160];
+	if (t_seconds >= 0)
+		snprintf(path, sizeof path, "/v1.41/containers/%.64s/stop?t=%d", id, t_seconds);
+	else
+		snprintf(path, sizeof path, "/v1.41/containers/%.64s/stop", id);
+	pending++;
+	engine_call("POST", path, NULL, -1, remaining_ms(), stop_done, NULL, strdup(id));
+}
+
+/* Every running container but the DHCP one, in parallel, each with its own stop timeout. */
+static void list_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len; (void)arg;
+	if (stage != S_CONTAINERS)
+		return;
+	cJSON *list = status == 200 ? cJSON_Parse(body) : NULL;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, list) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "Id");
+		const cJSON *names = cJSON_GetObjectItemCaseSensitive(c, "Names");
+		const cJSON *n0 = cJSON_GetArrayItem(names, 0);
+		if (!cJSON_IsString(id))
+			continue;
+		if (cJSON_IsString(n0) && !strcmp(n0->valuestring + (n0->valuestring[0] == '/'), DHCP_NAME))
+			continue;
+		stop_container(id->valuestring, -1);
+	}
+	cJSON_Delete(list);
+	if (status != 200)
+		warn("shutdown: listing containers: %d; going on", status);
+	if (pending == 0)
+		step(S_DHCP);
+}
+
+static void kill_all(int sig)
+{
+	if (kill(-1, sig) < 0 && errno != ESRCH)
+		warn("shutdown: kill(-1, %s): %s", strsignal(sig), strerror(errno));
+}
+
+static void on_step_timeout(void *arg)
+{
+	(void)arg;
+	if (stage == S_DOCKERD) {
+		warn("shutdown: dockerd did not exit in time; killing everything");
+		step(S_KILL);
+	} else if (stage == S_TERM) {
+		step_done("grace after SIGTERM over, processes remain: SIGKILL");
+		step(S_KILL);
+	} else if (stage == S_KILL) {
+		warn("shutdown: processes survive SIGKILL (stuck in the kernel?); unmounting anyway");
+		step(S_UNMOUNT);
+	}
+}
+
+static void on_deadline(void *arg)
+{
+	(void)arg;
+	if (stage >= S_KILL)
+		return;
+	static const char *const names[] = { "", "stopping containers", "stopping the DHCP container", "stopping dockerd", "SIGTERM to all" };
+	warn("shutdown: the %d s deadline passed while %s; forcing the rest", cfg.shutdown_timeout_ms / 1000, names[stage]);
+	engine_cancel_all();
+	step(S_KILL);
+}
+
+/* Called by the reaper after each batch of exits. */
+void shutdown_after_reap(void)
+{
+	if ((stage == S_TERM || stage == S_KILL) && no_children_left()) {
+		step_done(stage == S_TERM ? "every process exited on SIGTERM" : "every process killed");
+		step(S_UNMOUNT);
+	}
+}
+
+void shutdown_dockerd_exited(void)
+{
+	if (stage == S_DOCKERD) {
+		step_done("dockerd stopped");
+		step(S_TERM);
+	}
+}
+
+/* Seams for the unit tests, which run this path as PID 1 of a PID namespace. */
+int (*shutdown_reboot)(int cmd) = reboot;
+void (*shutdown_unmount)(void) = unmount_all;
+
+static void finish(void)
+{
+	shutdown_unmount();
+	info("shutdown: %s after %lld ms in all", action_name(action), (long long)(now_ms() - t_start));
+	int cmd = action == PA_HALT ? RB_HALT_SYSTEM : action == PA_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF;
+	shutdown_reboot(cmd);
+	/* Never exit: PID 1 exiting is a kernel panic. Stay in the loop, reaping. */
+	err("shutdown: reboot(2): %s; halting here", strerror(errno));
+	stage = S_DONE;
+}
+
+static void step(enum stage s)
+{
+	stage = s;
+	timer_cancel(&step_timer);
+	switch (s) {
+	case S_CONTAINERS:
+		if (!syscont_engine_ready()) {
+			step(S_DOCKERD);
+			return;
+		}
+		engine_call("GET", "/v1.41/containers/json", NULL, -1, remaining_ms(), list_done, NULL, NULL);
+		return;
+	case S_DHCP:
+		step_done("containers stopped");
+		if (syscont_engine_ready()) {
+			stop_container(DHCP_NAME, 2);
+			return;
+		}
+		/* fall through */
+	case S_DOCKERD:
+		stage = S_DOCKERD;
+		if (!dockerd_running()) {
+			step(S_TERM);
+			return;
+		}
+		dockerd_stop();
+		timer_arm(&step_timer, remaining_ms(), on_step_timeout, NULL);
+		return;
+	case S_TERM:
+		kill_all(SIGTERM);
+		/* Stopped processes cannot die of SIGTERM; interactive shells ignore it but not SIGHUP. */
+		kill_all(SIGCONT);
+		console_shell_hangup();
+		timer_arm(&step_timer, KILL_GRACE_MS, on_step_timeout, NULL);
+		reap_all();
+		return;
+	case S_KILL:
+		kill_all(SIGKILL);
+		timer_arm(&step_timer, KILL_GRACE_MS, on_step_timeout, NULL);
+		reap_all();
+		return;
+	case S_UNMOUNT:
+		timer_cancel(&deadline);
+		finish();
+		return;
+	default:
+		return;
+	}
+}
+
+void shutdown_request(enum power_action a, const char *why)
+{
+	if (stage != S_NONE) {
+		info("shutdown: %s requested by %s, already shutting down", action_name(a), why);
+		return;
+	}
+	action = a;
+	t_start = t_step = now_ms();
+	info("shutdown: %s requested by %s; deadline %d s", action_name(a), why, cfg.shutdown_timeout_ms / 1000);
+	timer_arm(&deadline, cfg.shutdown_timeout_ms, on_deadline, NULL);
+	step(S_CONTAINERS);
+}

@@ -1,0 +1,300 @@
+/* The DHCP and dom0 containers: bundled images loaded only when the engine lacks them, each
+ * container (re)created and started through the API, their deaths learned from the /events
+ * stream. dom0 is recreated from whatever its reference names now (the upgrade path), and rolled
+ * back to the bundled image when a new one keeps exiting at once. */
+#define _GNU_SOURCE
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "engine.h"
+#include "images.h"
+#include "init.h"
+#include "syscont.h"
+
+#define CALL_MS 30000
+#define LOAD_MS 120000
+#define QUICK_EXIT_MS 5000
+#define ROLLBACK_AFTER 3
+
+enum st { IDLE, CHECKING, LOADING, REMOVING, CREATING, STARTING, RUNNING };
+
+struct sysc {
+	const char *name, *label, *archive;
+	const char *check_ref, *check_id;   /* the image whose ID tells whether the bundle is loaded */
+	enum st st;
+	char id[80];
+	int64_t started;
+	int quick_exits, failures;
+	struct timer retry;
+};
+
+static struct sysc dhcp = { .name = DHCP_NAME, .label = "dhcp", .archive = IMAGES_DIR "/dhcpcd.tar",
+			    .check_ref = DHCP_IMAGE, .check_id = DHCP_IMAGE_ID };
+static struct sysc dom0 = { .name = DOM0_NAME, .label = "dom0", .archive = IMAGES_DIR "/dom0.tar",
+			    .check_ref = DOM0_BUNDLED, .check_id = DOM0_IMAGE_ID };
+static struct ereq *events;
+static int ready;
+static int64_t t_up;
+
+int syscont_engine_ready(void) { return ready; }
+
+static void create(struct sysc *s);
+static void check_image(void *arg);
+
+static void failed(struct sysc *s, const char *what, int status, const char *body)
+{
+	s->st = IDLE;
+	if (status == -ECANCELED)
+		return;
+	s->failures++;
+	int delay = s->failures > 5 ? 30000 : 1000 << s->failures;
+	err("%s: %s: %d %s; retrying in %d ms", s->name, what, status,
+	    status < 0 ? strerror(-status) : engine_errmsg(body), delay);
+	if (ready && !shutdown_in_progress())
+		timer_arm(&s->retry, delay, check_image, s);
+}
+
+static char *config_json(struct sysc *s)
+{
+	cJSON *c = cJSON_CreateObject(), *hc = cJSON_AddObjectToObject(c, "HostConfig");
+	cJSON *labels = cJSON_AddObjectToObject(c, "Labels");
+	cJSON_AddStringToObject(labels, "org.onlydocker.system", s->label);
+	cJSON_AddStringToObject(hc, "NetworkMode", "host");
+	cJSON *binds = cJSON_AddArrayToObject(hc, "Binds");
+	cJSON *rp = cJSON_AddObjectToObject(hc, "RestartPolicy");
+	cJSON_AddStringToObject(rp, "Name", "no");
+	if (s == &dhcp) {
+		cJSON_AddStringToObject(c, "Image", DHCP_IMAGE);
+		cJSON *caps = cJSON_AddArrayToObject(hc, "CapAdd");
+		cJSON_AddItemToArray(caps, cJSON_CreateString("NET_ADMIN"));
+		cJSON_AddItemToArray(caps, cJSON_CreateString("NET_RAW"));
+		cJSON_AddItemToArray(binds, cJSON_CreateString("/run/resolvconf:/run/resolvconf"));
+	} else {
+		char console[80];
+		/* With the debug shell on the console, dom0 runs detached and leaves the tty alone. */
+		snprintf(console, sizeof console, "CONSOLE=%s", cfg.console_shell ? "none" : console_tty());
+		cJSON_AddStringToObject(c, "Image", DOM0_IMAGE);
+		cJSON *env = cJSON_AddArrayToObject(c, "Env");
+		cJSON_AddItemToArray(env, cJSON_CreateString(console));
+		cJSON_AddBoolToObject(hc, "Privileged", 1);
+		cJSON_AddStringToObject(hc, "PidMode", "host");
+		cJSON_AddStringToObject(hc, "IpcMode", "host");
+		cJSON_AddStringToObject(hc, "UTSMode", "host");
+		const char *b[] = { "/:/host:rslave", "/dev:/dev", "/var/run/docker.sock:/var/run/docker.sock",
+				    "/run/resolvconf/resolv.conf:/etc/resolv.conf", "/var/log:/var/log" };
+		for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+			cJSON_AddItemToArray(binds, cJSON_CreateString(b[i]));
+	}
+	char *out = cJSON_PrintUnformatted(c);
+	cJSON_Delete(c);
+	return out;
+}
+
+static void start_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	struct sysc *s = arg;
+	if (status != 204 && status != 304) {
+		failed(s, "start", status, body);
+		return;
+	}
+	s->st = RUNNING;
+	s->started = now_ms();
+	s->failures = 0;
+	info("%s: container started (%.12s), %lld ms after the engine came up", s->name, s->id, (long long)(now_ms() - t_up));
+	if (s == &dhcp)
+		net_lease_deadline();
+}
+
+static void create_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	struct sysc *s = arg;
+	cJSON *j = status == 201 ? cJSON_Parse(body) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
+	if (!cJSON_IsString(id)) {
+		cJSON_Delete(j);
+		failed(s, "create", status, body);
+		return;
+	}
+	snprintf(s->id, sizeof s->id, "%s", id->valuestring);
+	cJSON_Delete(j);
+	char path[160];
+	snprintf(path, sizeof path, ENGINE_API "/containers/%s/start", s->id);
+	s->st = STARTING;
+	engine_call("POST", path, NULL, -1, CALL_MS, start_done, NULL, s);
+}
+
+static void remove_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	struct sysc *s = arg;
+	if (status != 204 && status != 404) {
+		failed(s, "removing the old container", status, body);
+		return;
+	}
+	char *json = config_json(s), path[96];
+	snprintf(path, sizeof path, ENGINE_API "/containers/create?name=%s", s->name);
+	s->st = CREATING;
+	engine_call("POST", path, json, -1, CALL_MS, create_done, NULL, s);
+	free(json);
+}
+
+/* Any container of that name is from an earlier boot or an earlier life: replace it. */
+static void create(struct sysc *s)
+{
+	char path[96];
+	snprintf(path, sizeof path, ENGINE_API "/containers/%s?force=1", s->name);
+	s->st = REMOVING;
+	engine_call("DELETE", path, NULL, -1, CALL_MS, remove_done, NULL, s);
+}
+
+static void load_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	struct sysc *s = arg;
+	/* The load answers 200 and reports a bad archive inside its JSON stream. */
+	if (status != 200 || (body && strstr(body, "\"errorDetail\""))) {
+		failed(s, "loading the bundled image", status, body);
+		return;
+	}
+	info("%s: bundled image loaded from %s in %lld ms", s->name, s->archive, (long long)(now_ms() - t_up));
+	create(s);
+}
+
+static void inspect_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	struct sysc *s = arg;
+	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
+	int have = cJSON_IsString(id) && !strcmp(id->valuestring, s->check_id);
+	cJSON_Delete(j);
+	if (status < 0) {
+		failed(s, "inspecting its image", status, body);
+		return;
+	}
+	if (have) {
+		info("%s: image %s already in the engine, not reloaded", s->name, s->check_ref);
+		create(s);
+		return;
+	}
+	int fd = open(s->archive, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err("%s: bundled image %s: %s", s->name, s->archive, strerror(errno));
+		s->st = IDLE;
+		if (status == 200)      /* an older bundle is there: better than nothing */
+			create(s);
+		return;
+	}
+	s->st = LOADING;
+	engine_call("POST", ENGINE_API "/images/load?quiet=1", NULL, fd, LOAD_MS, load_done, NULL, s);
+}
+
+static void check_image(void *arg)
+{
+	struct sysc *s = arg;
+	char path[160];
+	if (!ready || shutdown_in_progress() || (s == &dom0 && !cfg.dom0))
+		return;
+	snprintf(path, sizeof path, ENGINE_API "/images/%s/json", s->check_ref);
+	s->st = CHECKING;
+	engine_call("GET", path, NULL, -1, CALL_MS, inspect_done, NULL, s);
+}
+
+static void tag_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len; (void)arg;
+	if (status != 201)
+		err("dom0: rolling back to %s: %d %s", DOM0_BUNDLED, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+	create(&dom0);
+}
+
+static void on_die(struct sysc *s, const char *code)
+{
+	if (s->st != RUNNING)
+		return;
+	s->st = IDLE;
+	int64_t ran = now_ms() - s->started;
+	if (shutdown_in_progress())
+		return;
+	s->quick_exits = ran < QUICK_EXIT_MS ? s->quick_exits + 1 : 0;
+	info("%s: exited (code %s) after %lld ms; recreating it from %s", s->name, code, (long long)ran,
+	     s == &dom0 ? DOM0_IMAGE : DHCP_IMAGE);
+	if (s == &dom0 && s->quick_exits >= ROLLBACK_AFTER) {
+		err("dom0: the image %s exited within %d s %d times in a row; rolling back to the bundled %s",
+		    DOM0_IMAGE, QUICK_EXIT_MS / 1000, s->quick_exits, DOM0_BUNDLED);
+		s->quick_exits = 0;
+		engine_call("POST", ENGINE_API "/images/" DOM0_BUNDLED "/tag?repo=" DOM0_REPO "&tag=" DOM0_TAG "&force=1",
+			    NULL, -1, CALL_MS, tag_done, NULL, NULL);
+		return;
+	}
+	if (s->quick_exits >= ROLLBACK_AFTER)
+		timer_arm(&s->retry, 5000, (void (*)(void *))create, s);
+	else
+		create(s);
+}
+
+static void on_event(const cJSON *ev, void *arg)
+{
+	(void)arg;
+	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
+	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(attrs, "name");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(attrs, "exitCode");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(actor, "ID");
+	if (!cJSON_IsString(name) || !cJSON_IsString(id))
+		return;
+	struct sysc *s = !strcmp(name->valuestring, DHCP_NAME) ? &dhcp : !strcmp(name->valuestring, DOM0_NAME) ? &dom0 : NULL;
+	if (s && !strcmp(id->valuestring, s->id))
+		on_die(s, cJSON_IsString(code) ? code->valuestring : "?");
+}
+
+static struct timer resubscribe;
+static void subscribe(void *arg);
+
+static void on_events_end(int status, const char *msg, void *arg)
+{
+	(void)arg;
+	events = NULL;
+	if (status == -ECANCELED || !ready || shutdown_in_progress())
+		return;
+	warn("engine: the events stream ended (%d %s); subscribing again", status,
+	     msg ? msg : status < 0 ? strerror(-status) : "");
+	timer_arm(&resubscribe, 1000, subscribe, NULL);
+}
+
+static void subscribe(void *arg)
+{
+	(void)arg;
+	if (ready && !events)
+		events = engine_events("{\"type\":[\"container\"],\"event\":[\"die\"],\"label\":[\"org.onlydocker.system\"]}",
+				       on_event, on_events_end, NULL);
+}
+
+void syscont_engine_up(void)
+{
+	ready = 1;
+	t_up = now_ms();
+	/* Subscribe before creating anything, so no death goes unseen. */
+	subscribe(NULL);
+	dhcp.failures = dom0.failures = 0;
+	check_image(&dhcp);
+	check_image(&dom0);
+}
+
+void syscont_engine_down(void)
+{
+	ready = 0;
+	timer_cancel(&dhcp.retry);
+	timer_cancel(&dom0.retry);
+	timer_cancel(&resubscribe);
+	events = NULL;
+	if (!shutdown_in_progress())
+		engine_cancel_all();
+	dhcp.st = dom0.st = IDLE;
+}

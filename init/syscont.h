@@ -1,0 +1,12 @@
+/* The two system containers, run through the Engine API: their names and the calls others make. */
+#ifndef OD_SYSCONT_H
+#define OD_SYSCONT_H
+#define DHCP_NAME "dhcp"
+#define DOM0_NAME "dom0"
+#define IMAGES_DIR "/usr/share/onlydocker/images"
+int syscont_engine_ready(void);         /* the engine answered /_ping and has not died since */
+void shutdown_after_reap(void);
+void shutdown_dockerd_exited(void);
+extern int (*shutdown_reboot)(int cmd);
+extern void (*shutdown_unmount)(void);
+#endif

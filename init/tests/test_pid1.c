@@ -1,0 +1,213 @@
+/* The reaper and the signal handling, run as PID 1 of a fresh PID namespace (root needed), with
+ * reboot(2) and the unmounting replaced by recorders: orphans by the thousand, a supervised child
+ * restarted once per exit, and each signal leading to its action. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "init.h"
+#include "syscont.h"
+
+struct config cfg;
+static int result_fd = -1;
+static struct timer check;
+
+static void report(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	(void)!write(result_fd, buf, n);
+	_exit(0);
+}
+
+/* Runs scenario() as PID 1 of a new PID namespace; returns its one-line report (or ""). The pid of
+ * that init, as the test sees it, goes to *init_pid for sending it signals. */
+static void run_as_pid1(void (*scenario)(void), void (*from_outside)(pid_t), char *out, size_t n)
+{
+	int p[2], q[2], ready[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid_t mid = fork();
+	assert_true(mid >= 0);
+	if (mid == 0) {
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(77);
+		pid_t init = fork();
+		if (init == 0) {
+			result_fd = p[1];
+			close(p[0]);
+			config_defaults(&cfg);
+			cfg.shutdown_timeout_ms = 10000;
+			sigset_t all;
+			sigfillset(&all);
+			sigprocmask(SIG_BLOCK, &all, NULL);
+			(void)!write(ready[1], "r", 1);   /* signals are blocked: the test may send them */
+			if (signals_setup() < 0)
+				_exit(2);
+			scenario();
+			loop_run();
+		}
+		char r;
+		if (read(ready[0], &r, 1) != 1)
+			_exit(3);
+		(void)!write(q[1], &init, sizeof init);
+		int st;
+		waitpid(init, &st, 0);
+		_exit(0);
+	}
+	close(p[1]);
+	close(q[1]);
+	close(ready[0]);
+	close(ready[1]);
+	pid_t init = 0;
+	assert_int_equal(read(q[0], &init, sizeof init), (ssize_t)sizeof init);
+	close(q[0]);
+	if (from_outside)
+		from_outside(init);
+	struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+	out[0] = 0;
+	if (poll(&pfd, 1, 20000) == 1) {
+		ssize_t k = read(p[0], out, n - 1);
+		out[k > 0 ? k : 0] = 0;
+	}
+	close(p[0]);
+	kill(init, SIGKILL);
+	int st;
+	waitpid(mid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		skip();       /* no CAP_SYS_ADMIN here */
+}
+
+/* ---- thousands of orphans ---- */
+#define ORPHANS 3000
+static void orphans_check(void *arg)
+{
+	(void)arg;
+	if (reaped_orphans() >= ORPHANS + 1 && kill(-1, 0) < 0 && errno == ESRCH)
+		report("reaped %lu", reaped_orphans());
+	timer_arm(&check, 20, orphans_check, NULL);
+}
+
+static void orphans_scenario(void)
+{
+	pid_t mid = fork();
+	if (mid == 0) {
+		for (int i = 0; i < ORPHANS; i++)
+			if (fork() == 0)
+				_exit(0);
+		_exit(0);       /* its children are now PID 1's orphans */
+	}
+	timer_arm(&check, 20, orphans_check, NULL);
+}
+
+static void orphans(void **st)
+{
+	(void)st;
+	char out[256];
+	run_as_pid1(orphans_scenario, NULL, out, sizeof out);
+	assert_string_equal(out, "reaped 3001");
+}
+
+/* ---- a supervised child, restarted exactly once per exit, among orphans ---- */
+static struct child sup = { .name = "true" };
+static int starts, exits;
+static char *const true_argv[] = { "/bin/true", NULL };
+
+static void sup_exit(struct child *c, int status)
+{
+	(void)status;
+	exits++;
+	if (exits < 5) {
+		if (spawn(c, true_argv, NULL) == 0)
+			starts++;
+	} else {
+		report("starts %d exits %d", starts, exits);
+	}
+}
+
+static void supervised_scenario(void)
+{
+	sup.on_exit = sup_exit;
+	for (int i = 0; i < 200; i++)
+		if (fork() == 0)
+			_exit(0);
+	if (spawn(&sup, true_argv, NULL) == 0)
+		starts++;
+}
+
+static void supervised_once_per_exit(void **st)
+{
+	(void)st;
+	char out[256];
+	run_as_pid1(supervised_scenario, NULL, out, sizeof out);
+	assert_string_equal(out, "starts 5 exits 5");
+}
+
+/* ---- each signal leads to its action, through the whole shutdown path ---- */
+static int record_reboot(int cmd)
+{
+	int left = !(kill(-1, 0) < 0 && errno == ESRCH);
+	report("cmd %x left %d", (unsigned)cmd, left);
+	return 0;
+}
+static void no_unmount(void) {}
+static int the_signal;
+
+static void signal_scenario(void)
+{
+	shutdown_reboot = record_reboot;
+	shutdown_unmount = no_unmount;
+	/* A process that ignores SIGTERM must not survive the path. */
+	if (fork() == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		signal(SIGTERM, SIG_IGN);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (;;)
+			pause();
+	}
+}
+
+static void send_signal(pid_t init) { kill(init, the_signal); }
+
+static void check_signal(int sig, int cmd)
+{
+	char out[256], want[64];
+	the_signal = sig;
+	run_as_pid1(signal_scenario, send_signal, out, sizeof out);
+	snprintf(want, sizeof want, "cmd %x left 0", (unsigned)cmd);
+	assert_string_equal(out, want);
+}
+
+static void sigusr1_halts(void **st) { (void)st; check_signal(SIGUSR1, RB_HALT_SYSTEM); }
+static void sigusr2_powers_off(void **st) { (void)st; check_signal(SIGUSR2, RB_POWER_OFF); }
+static void sigterm_reboots(void **st) { (void)st; check_signal(SIGTERM, RB_AUTOBOOT); }
+static void sigpwr_powers_off(void **st) { (void)st; check_signal(SIGPWR, RB_POWER_OFF); }
+static void sigint_reboots(void **st) { (void)st; check_signal(SIGINT, RB_AUTOBOOT); }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(orphans), cmocka_unit_test(supervised_once_per_exit),
+		cmocka_unit_test(sigusr1_halts), cmocka_unit_test(sigusr2_powers_off),
+		cmocka_unit_test(sigterm_reboots), cmocka_unit_test(sigpwr_powers_off),
+		cmocka_unit_test(sigint_reboots),
+	};
+	return cmocka_run_group_tests_name("pid1", tests, NULL, NULL);
+}

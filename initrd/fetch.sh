@@ -1,0 +1,117 @@
+#!/bin/bash
+# Owns the third-party inputs of the initramfs: downloads Debian's kernel, engine and library
+# packages into BUILD_DIR/debs (a cache), unpacks them into BUILD_DIR/pkgroot and BUILD_DIR/kernel,
+# and records what was used in BUILD_DIR/versions.txt.
+# Usage: initrd/fetch.sh BUILD_DIR        Host needs: apt, dpkg (dpkg-deb), coreutils, gawk|mawk.
+set -euo pipefail
+
+# The appliance's packages; their shared-library dependency packages are added by walking apt's graph.
+PACKAGES=(docker.io containerd runc tini iptables busybox-static dhcpcd-base apparmor e2fsprogs
+          libxtables12 libip4tc2 libip6tc2 libnftnl11 libnetfilter-conntrack3 libnfnetlink0 libmnl0)
+KERNEL_META=linux-image-amd64
+
+die() { echo "fetch.sh: $*" >&2; exit 1; }
+[ $# -eq 1 ] || die "usage: fetch.sh BUILD_DIR"
+BUILD=$1
+mkdir -p "$BUILD/debs"
+BUILD=$(cd "$BUILD" && pwd)
+# This machine's apt keeps no binary cache, so each apt-cache call would re-parse the lists (~1.5 s):
+# a private one in BUILD_DIR makes a re-run fast; apt rebuilds it itself after an 'apt-get update'.
+APT_OPTS=(-o "Dir::Cache::pkgcache=$BUILD/.apt-pkgcache.bin" -o APT::Sandbox::User=root)
+
+# Prints the first alternative of every Depends/PreDepends of the given packages (virtuals skipped)
+# as "PACKAGE DEPENDENCY" lines; extra arguments (--recurse) go to apt-cache.
+dep_edges() {
+    apt-cache "${APT_OPTS[@]}" depends --no-recommends --no-suggests --no-conflicts --no-breaks \
+        --no-replaces --no-enhances "$@" | awk '
+        /^[^ ]/ { pkg = $1; alt = 0; next }
+        /^ [ |](Pre)?Depends: / { if (!alt && $2 !~ /^</) print pkg, $2; alt = (substr($0, 2, 1) == "|") }'
+}
+
+# Only library packages are followed: the appliance takes binaries, not maintainer scripts' tools.
+# One recursive query (each apt-cache call costs ~0.4 s) and the walk is done over its edges.
+mapfile -t libclosure < <(dep_edges --recurse "${PACKAGES[@]}" | awk -v roots="${PACKAGES[*]}" '
+    { edges[$1] = edges[$1] " " $2 }
+    END {
+        n = split(roots, queue, " ")
+        for (i = 1; i <= n; i++) seen[queue[i]] = 1
+        for (i = 1; i <= n; i++) {
+            m = split(edges[queue[i]], deps, " ")
+            for (j = 1; j <= m; j++)
+                if (deps[j] ~ /^lib/ && !(deps[j] in seen)) { seen[deps[j]] = 1; queue[++n] = deps[j] }
+        }
+        for (p in seen) print p
+    }')
+
+kernel_pkg=$(dep_edges "$KERNEL_META" 2>/dev/null | awk '$2 ~ /^linux-image-/ {print $2; exit}') || true
+[ -n "$kernel_pkg" ] ||
+    die "cannot resolve the kernel package that $KERNEL_META depends on (apt-get update?)"
+mapfile -t wanted < <(printf '%s\n' "${libclosure[@]}" "$kernel_pkg" | sort -u)
+
+# Candidate version and architecture of each package name -> the file name apt-get download writes.
+declare -A debfile=()
+while read -r pkg ver arch; do
+    debfile[$pkg]="${pkg}_${ver//:/%3a}_${arch}.deb"
+done < <(apt-cache "${APT_OPTS[@]}" show --no-all-versions "${wanted[@]}" 2>/dev/null |
+         awk '/^Package: /{p=$2} /^Version: /{v=$2} /^Architecture: /{a=$2} /^$/{if (p) print p, v, a; p=""}
+              END{if (p) print p, v, a}')
+for p in "${wanted[@]}"; do
+    [ -n "${debfile[$p]:-}" ] || die "package '$p' not found in the apt archive (is 'apt-get update' done?)"
+done
+
+missing=()
+for p in "${wanted[@]}"; do [ -f "$BUILD/debs/${debfile[$p]}" ] || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    # Downloaded into a scratch dir and moved in whole, so the cache never holds a truncated .deb.
+    dl=$(mktemp -d "$BUILD/debs/.download.XXXXXX")
+    trap 'rm -rf "$dl"' EXIT
+    echo "fetch.sh: downloading ${missing[*]}"
+    (cd "$dl" && apt-get "${APT_OPTS[@]}" download -q "${missing[@]}") >&2 ||
+        echo "fetch.sh: apt-get download reported an error" >&2
+    for p in "${missing[@]}"; do
+        [ -f "$dl/${debfile[$p]}" ] || die "download of package '$p' (${debfile[$p]}) failed"
+        mv "$dl/${debfile[$p]}" "$BUILD/debs/"
+    done
+    rm -rf "$dl"
+    trap - EXIT
+fi
+
+stamp="$BUILD/.fetch-stamp"
+manifest=$(for p in "${wanted[@]}"; do echo "${debfile[$p]}"; done)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$manifest" ] && [ -d "$BUILD/pkgroot" ] &&
+   [ -f "$BUILD/kernel/kver" ] && [ -f "$BUILD/versions.txt" ]; then
+    echo "fetch.sh: $BUILD/pkgroot and $BUILD/kernel are up to date"
+    exit 0
+fi
+
+# Unpacked into a scratch dir, swapped in, and the stamp written last: no stamp, no trusted output.
+rm -f "$stamp"
+tmp="$BUILD/.fetch-tmp"
+rm -rf "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/pkgroot" "$tmp/kroot" "$tmp/kernel/lib/modules"
+for p in "${wanted[@]}"; do
+    deb="$BUILD/debs/${debfile[$p]}"
+    if [ "$p" = "$kernel_pkg" ]; then dest="$tmp/kroot"; else dest="$tmp/pkgroot"; fi
+    dpkg-deb -x "$deb" "$dest" || die "cannot unpack $deb (package '$p')"
+    # shellcheck disable=SC2016  # dpkg-deb expands ${Package}, not the shell
+    dpkg-deb -W --showformat='${Package} ${Version}\n' "$deb" >> "$tmp/versions.txt"
+done
+
+kvers=("$tmp"/kroot/lib/modules/*/)
+[ ${#kvers[@]} -eq 1 ] && [ -d "${kvers[0]}" ] ||
+    die "package '$kernel_pkg' has no single lib/modules/KVER"
+kver=$(basename "${kvers[0]}")
+[ -f "$tmp/kroot/boot/vmlinuz-$kver" ] || die "package '$kernel_pkg' has no boot/vmlinuz-$kver"
+mv "$tmp/kroot/boot/vmlinuz-$kver" "$tmp/kernel/vmlinuz"
+mv "$tmp/kroot/boot/config-$kver" "$tmp/kernel/config"
+mv "$tmp/kroot/lib/modules/$kver" "$tmp/kernel/lib/modules/"
+echo "$kver" > "$tmp/kernel/kver"
+sort -o "$tmp/versions.txt" "$tmp/versions.txt"
+
+rm -rf "$BUILD/pkgroot" "$BUILD/kernel" "$BUILD/versions.txt"
+mv "$tmp/pkgroot" "$tmp/kernel" "$tmp/versions.txt" "$BUILD/"
+rm -rf "$tmp"
+trap - EXIT
+echo "$manifest" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
+echo "fetch.sh: ${#wanted[@]} packages unpacked; kernel $kver"

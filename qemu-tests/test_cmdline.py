@@ -1,0 +1,63 @@
+"""Kernel command-line keys, good and bad: bad values are reported and their defaults kept, and the
+machine still reaches a shell; each documented key does what README says."""
+import re
+
+from harness import Appliance
+
+SHELL = r'console: root debug shell'
+DOCKERD_CMDLINE = ('for p in $(pidof dockerd); do [ "$(cut -d" " -f4 /proc/$p/stat)" = 1 ] && '
+                   'tr "\\0" " " < /proc/$p/cmdline; done')
+
+
+def test_bad_values_are_reported_and_good_ones_applied():
+    append = ('console od.hostname=box-1 od.iptables=0 od.bogus=1 od.disk.wait=abc od.cgroup=v3 '
+              '"od.dockerd.args=--log-level=warn --mtu=1400" od.hostname=' + 'x' * 300 + ' od.debug=maybe')
+    with Appliance(append=append) as vm:
+        for line in (r"warning: cmdline: unknown key 'od.bogus', ignored",
+                     r'warning: cmdline: value of od.disk.wait is not a number in 0\.\.600, default kept',
+                     r"warning: cmdline: od.cgroup='v3' is not v1 or v2, default kept",
+                     r'warning: cmdline: value of od.hostname is too long',
+                     r"warning: cmdline: od.debug='maybe' is not 0 or 1, default kept"):
+            vm.wait_for(line, since=0)
+        vm.wait_for(SHELL)
+        out, _ = vm.run('hostname; grep -c cgroup2 /proc/mounts', check=True)
+        assert out.split() == ['box-1', '1'], out
+        vm.wait_for(r'dockerd: started \(pid \d+\), iptables off', since=0)
+        vm.wait_for(r'dockerd: API answering /_ping', timeout=180, since=0)
+        out, _ = vm.run(DOCKERD_CMDLINE, check=True)
+        for flag in ('--iptables=false', '--log-level=warn', '--mtu=1400'):
+            assert flag in out.split(), out
+        out, _ = vm.run('iptables -S 2>&1 | grep -c DOCKER', check=False)
+        assert out.strip() == '0', 'iptables rules exist with od.iptables=0: ' + out
+
+
+def test_cgroup_v1_hierarchies_and_no_lease_logged():
+    # One boot for two behaviours: v1 cgroups, and no network at all (so no lease, logged in time).
+    with Appliance(append='console od.cgroup=v1 od.dhcp.timeout=3', disk=False, net='none') as vm:
+        vm.wait_for(r'cgroups: v1 hierarchies on /sys/fs/cgroup: .*memory')
+        vm.wait_for(SHELL)
+        out, _ = vm.run("awk '$3 == \"cgroup\" {print $2}' /proc/mounts", check=True)
+        for h in ('/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/systemd'):
+            assert h in out.split(), out
+        # The engine runs containers on v1 too.
+        vm.wait_for(r'dhcp: container started', timeout=240)
+        vm.wait_for(r'warning: network: no DHCP lease after 3 s; dhcpcd keeps trying', timeout=30)
+        assert 'network: eth0 has' not in vm.text
+
+
+def test_no_dom0_debug_and_a_missing_bundled_image():
+    # One boot, three behaviours that do not interfere: od.dom0=0, od.debug, and the DHCP image's
+    # archive gone before the engine is up (a broken initramfs): said on the console, boot goes on.
+    with Appliance(append='console od.dom0=0 od.debug', disk=False) as vm:
+        vm.wait_for(SHELL)
+        vm.run('rm /usr/share/onlydocker/images/dhcpcd.tar', check=True)
+        vm.wait_for(r'dockerd: started \(pid \d+\), debug on', since=0)
+        vm.wait_for(r'dockerd: API answering /_ping', timeout=180)
+        vm.wait_for(r'error: dhcp: bundled image /usr/share/onlydocker/images/dhcpcd.tar: No such file or directory')
+        assert re.search(r'level=debug', vm.text), "dockerd's debug output is not on the console"
+        out, _ = vm.run(DOCKERD_CMDLINE, check=True)
+        assert '--debug' in out.split(), out
+        out, _ = vm.run('echo ok; ls /proc/[0-9]*/root/etc/dom0-release 2>/dev/null | wc -l')
+        assert out.split() == ['ok', '0'], 'a dom0 runs with od.dom0=0: ' + out
+        assert 'dom0: ' not in vm.text
+        vm.run('true', check=True)   # the shell still answers
