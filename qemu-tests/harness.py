@@ -1,0 +1,360 @@
+"""End-to-end test harness: boots the appliance with ../kvm under QEMU, records the serial console,
+types commands into the console shell and talks QMP. Python 3 standard library only.
+Host requirements: qemu-system-x86, e2fsprogs (mkfs.ext4), python3.
+
+    with Appliance() as vm:                      # boots at once, fresh 1 GiB data disk
+        vm.wait_for(r'onlydocker: .*init')       # regex on the console, raises on timeout
+        out, status = vm.run('uname -r')         # a command in the console's shell
+        vm.qmp('system_powerdown'); vm.wait_event('POWERDOWN')
+        assert vm.wait_exit(60) == 0
+
+Outputs: build/qemu-tests/<name>/{console.log,qmp.sock,docker.img}.
+Environment: QEMU_ACCEL (default tcg), QEMU_KERNEL / QEMU_INITRD (default: ./kvm's build/ paths).
+"""
+import atexit
+import codecs
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, 'build', 'qemu-tests')
+TAIL_LINES = 30
+# A whole line of init's log as it reaches the console (init writes each line in one write(2),
+# so it lands between the shell's lines, never inside one).
+INIT_LINE = re.compile(r'^onlydocker: \[ *\d+\.\d+\] .*\n', re.M)
+
+current_test = None   # set by run.py: the default name of an Appliance created inside a test
+current = None        # the most recently started Appliance, whose console run.py shows on failure
+_live = set()
+_names = set()
+
+
+class ApplianceError(AssertionError):
+    """A wait that timed out or a VM that died; the message carries the expectation and the console tail."""
+
+
+def make_disk(path, size=1 << 30):
+    """A sparse ext4 image labelled DOCKER, like ./kvm's data disk but smaller; replaces `path`."""
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.truncate(size)
+    subprocess.run(['mkfs.ext4', '-q', '-F', '-L', 'DOCKER',
+                    '-E', 'lazy_itable_init=1,lazy_journal_init=1', tmp], check=True)
+    os.replace(tmp, path)
+    return path
+
+
+def _unique(name):
+    base, n = name, 1
+    while name in _names:
+        n += 1
+        name = '%s-%d' % (base, n)
+    _names.add(name)
+    return name
+
+
+class Appliance:
+    """One QEMU run of the appliance. Starts in the constructor; use as a context manager.
+
+    name:    directory under build/qemu-tests (default: the running test's name); made unique per run
+    disk:    None = a fresh 1 GiB data disk in that directory, a path = use that image as is,
+             False = no data disk
+    append:  extra kernel command line;  mem: MiB;  smp: CPUs;  net: 'restricted' | 'user' | 'none'
+    kernel, initrd: override the images (else $QEMU_KERNEL / $QEMU_INITRD, else ./kvm's defaults)
+    qemu_args: extra arguments passed through to qemu-system-x86_64
+    """
+
+    def __init__(self, name=None, disk=None, append='', mem=None, smp=None, net='restricted',
+                 kernel=None, initrd=None, qemu_args=()):
+        global current
+        self.name = _unique(name or current_test or 'appliance')
+        self.dir = os.path.join(OUT, self.name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.console_log = os.path.join(self.dir, 'console.log')
+        self.qmp_path = os.path.join(self.dir, 'qmp.sock')
+        if len(self.qmp_path.encode()) > 100:   # sun_path holds 108 bytes
+            self.qmp_path = os.path.join(tempfile.mkdtemp(prefix='odqmp-'), 'qmp.sock')
+        if disk is None:
+            disk = make_disk(os.path.join(self.dir, 'docker.img'))
+        self.disk = disk or None
+        self.text = ''              # the console so far, decoded, with '\r' removed
+        self.pos = 0                # where the next wait_for() starts searching
+        self.events = []            # QMP events, in arrival order
+        self._cond = threading.Condition()
+        self._eof = False
+        self._qmp_sock = None
+        self._qmp_replies = []
+        self._qmp_lock = threading.Lock()
+
+        cmd = [os.path.join(ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'),
+               '--net', net, '--qmp', self.qmp_path, '--disk', self.disk or 'none']
+        kernel = kernel or os.environ.get('QEMU_KERNEL')
+        initrd = initrd or os.environ.get('QEMU_INITRD')
+        for opt, val in (('--kernel', kernel), ('--initrd', initrd), ('--mem', mem),
+                         ('--smp', smp), ('--append', append)):
+            if val:
+                cmd += [opt, str(val)]
+        if qemu_args:
+            cmd += ['--', *qemu_args]
+        self.command = cmd
+        self._log = open(self.console_log, 'wb')
+        # stderr joins the console so that ./kvm's and QEMU's own errors show in failure reports.
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        _live.add(self)
+        current = self
+        self._reader = threading.Thread(target=self._read_console, daemon=True)
+        self._reader.start()
+        try:
+            self._qmp_connect(timeout=30)
+        except BaseException:
+            self.kill()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    # --- console -------------------------------------------------------------------------
+    def _read_console(self):
+        decoder = codecs.getincrementaldecoder('utf-8')(errors='replace')
+        fd = self.proc.stdout.fileno()
+        while True:
+            data = os.read(fd, 65536)
+            if not self._log.closed:
+                self._log.write(data)
+                self._log.flush()
+            with self._cond:
+                self.text += decoder.decode(data, final=not data).replace('\r', '')
+                if not data:
+                    self._eof = True
+                self._cond.notify_all()
+            if not data:
+                return
+
+    def tail(self, n=TAIL_LINES):
+        """The last n console lines, terminal escapes and control characters left out."""
+        with self._cond:
+            lines = self.text.rstrip('\n').split('\n')[-n:]
+        return re.sub(r'\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]', '', '\n'.join(lines))
+
+    def _fail(self, what):
+        rc = self.proc.poll()
+        state = '' if rc is None else ' (QEMU exited with code %s)' % rc
+        raise ApplianceError('%s%s\n--- last %d console lines (%s) ---\n%s'
+                             % (what, state, TAIL_LINES, self.console_log, self.tail()))
+
+    def wait_for(self, pattern, timeout=120, since=None):
+        """Wait until regex `pattern` (re.MULTILINE) appears in the console after position `since`
+        (default: the end of the previous wait_for/run match); return the re.Match on vm.text."""
+        rx = re.compile(pattern, re.M)
+        start = self.pos if since is None else since
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                m = rx.search(self.text, start)
+                if m:
+                    self.pos = m.end()
+                    return m
+                left = deadline - time.monotonic()
+                if self._eof or left <= 0:
+                    break
+                self._cond.wait(left)
+        self._fail('expected /%s/ on the console within %gs' % (pattern, timeout))
+
+    def send(self, data):
+        """Type raw text (or bytes) on the console."""
+        if isinstance(data, str):
+            data = data.encode()
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            self._fail('cannot type %r: QEMU is gone' % data[:40])
+
+    def _sync(self, deadline):
+        """Make sure a shell reads the console: input typed while it starts may be dropped."""
+        wait = 2.0
+        while True:
+            tag = uuid.uuid4().hex[:12]
+            mark = len(self.text)
+            # the marker is printed joined, so the echo of the typed line can never match it
+            self.send("printf '%%s_%%s\\n' __Y %s\n" % tag)
+            try:
+                self.wait_for(r'^__Y_%s$' % tag, max(0.1, min(wait, deadline - time.monotonic())),
+                              since=mark)
+                return
+            except ApplianceError:
+                if self._eof or time.monotonic() >= deadline:
+                    raise
+            self.send('\x03')   # drop a half-typed or half-quoted line before trying again
+            wait *= 2
+
+    def run(self, cmd, timeout=60, check=False):
+        """Run `cmd` in the shell on the console; return (output, exit status).
+        The output is what the command printed (stdout and stderr, '\r' removed). Init's own log
+        lines, which it writes to the same console whenever something happens, are taken out;
+        kernel messages on the console may still be mixed in. The command's stdin is the console: give it </dev/null
+        if it reads. check=True raises when the status is not 0."""
+        deadline = time.monotonic() + timeout
+        self._sync(deadline)
+        tag = uuid.uuid4().hex[:12]
+        quoted = "'" + cmd.replace("'", "'\\''") + "'"
+        line = ("printf '%%s_%%s\\n' __S %s; eval %s; printf '%%s_%%s %%s\\n' __E %s \"$?\"\n"
+                % (tag, quoted, tag))
+        if len(line) > 1000:   # the shell's line editor cuts longer lines
+            raise ValueError('command too long for the console (%d bytes): put it in a file' % len(line))
+        mark = len(self.text)
+        self.send(line)
+        left = lambda: max(0.1, deadline - time.monotonic())
+        try:
+            start = self.wait_for(r'^__S_%s\n' % tag, left(), since=mark)
+            end = self.wait_for(r'__E_%s (\d+)\n' % tag, left(), since=start.end())
+        except ApplianceError as e:
+            raise ApplianceError('run(%r) did not finish within %gs: %s' % (cmd, timeout, e)) from None
+        out, status = INIT_LINE.sub('', self.text[start.end():end.start()]), int(end.group(1))
+        if check and status != 0:
+            self._fail('run(%r) exited %d, printing:\n%s' % (cmd, status, out))
+        return out, status
+
+    # --- QMP -----------------------------------------------------------------------------
+    def _qmp_connect(self, timeout):
+        deadline = time.monotonic() + timeout
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:   # QEMU creates the socket while it starts: no event to wait for but this
+            try:
+                sock.connect(self.qmp_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    sock.close()
+                    self._reader.join(5)
+                    self._fail('QMP socket %s never came up' % self.qmp_path)
+                time.sleep(0.05)
+        self._qmp_sock = sock
+        self._qmp_file = sock.makefile('rb')
+        threading.Thread(target=self._read_qmp, daemon=True).start()
+        self.qmp('qmp_capabilities', timeout=timeout)
+
+    def _read_qmp(self):
+        try:
+            for raw in self._qmp_file:
+                msg = json.loads(raw)
+                with self._cond:
+                    (self.events if 'event' in msg else self._qmp_replies).append(msg)
+                    self._cond.notify_all()
+        except (OSError, ValueError):   # QEMU killed, or the socket closed under us
+            pass
+        with self._cond:
+            self._qmp_replies.append(None)   # EOF: QEMU closed the monitor
+            self._cond.notify_all()
+
+    def qmp(self, command, arguments=None, timeout=30, **kwargs):
+        """Execute a QMP command and return its 'return' value; raises on a QMP error.
+        Arguments as a dict (for names with '-') or as keywords. The greeting and the
+        qmp_capabilities handshake are done at start; 'quit' tolerates the monitor closing."""
+        args = dict(arguments or {}, **kwargs)
+        msg = {'execute': command}
+        if args:
+            msg['arguments'] = args
+        with self._qmp_lock:
+            with self._cond:
+                del self._qmp_replies[:]
+            self._qmp_sock.sendall(json.dumps(msg).encode() + b'\n')
+            deadline = time.monotonic() + timeout
+            with self._cond:
+                while True:
+                    for i, r in enumerate(self._qmp_replies):
+                        if r is None or 'return' in r or 'error' in r:
+                            del self._qmp_replies[:i + 1]
+                            break
+                    else:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            self._fail('no QMP reply to %s within %gs' % (command, timeout))
+                        self._cond.wait(left)
+                        continue
+                    break
+        if r is None:
+            if command == 'quit':
+                return {}
+            self._fail('QMP closed while waiting for the reply to %s' % command)
+        if 'error' in r:
+            raise ApplianceError('QMP %s failed: %s' % (command, r['error'].get('desc', r['error'])))
+        return r['return']
+
+    def send_keys(self, combo):
+        """Press a key combination on the PS/2 keyboard, e.g. 'ctrl-alt-delete' (QEMU qcodes)."""
+        keys = [{'type': 'qcode', 'data': k} for k in combo.split('-')]
+        return self.qmp('send-key', keys=keys)
+
+    def wait_event(self, name, timeout=60, since=0):
+        """Wait for the QMP event `name` (e.g. POWERDOWN, SHUTDOWN, RESET) at index >= since of
+        vm.events; return the event dict."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for ev in self.events[since:]:
+                    if ev['event'] == name:
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+        self._fail('expected QMP event %s within %gs (got %s)'
+                   % (name, timeout, [e['event'] for e in self.events]))
+
+    # --- lifetime ------------------------------------------------------------------------
+    def running(self):
+        return self.proc.poll() is None
+
+    def wait_exit(self, timeout=60):
+        """Wait for QEMU to exit; return its exit code (0 after a guest poweroff)."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._fail('expected QEMU to exit within %gs' % timeout)
+        self._reader.join(5)   # the console's last bytes
+        self._close()
+        return rc
+
+    def kill(self):
+        """Stop QEMU now (no guest shutdown) and release everything; safe to call twice."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self._reader.join(5)
+        self._close()
+        self.proc.stdout.close()
+
+    def _close(self):
+        _live.discard(self)
+        for f in (self.proc.stdin, self._qmp_sock):
+            try:
+                f and f.close()
+            except OSError:
+                pass
+        self._log.close()
+
+
+@atexit.register
+def kill_all(keep=None):
+    """Kill every Appliance still running, but `keep`."""
+    for vm in list(_live):
+        if vm is not keep:
+            vm.kill()
