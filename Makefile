@@ -14,7 +14,7 @@ CFLAGS_INIT := -std=gnu11 -Os -Wall -Wextra -Werror -Wno-unused-result -ffunctio
 LDFLAGS_INIT := -static -s -Wl,--gc-sections -L$(MUSL)/lib
 LDLIBS_INIT := -lmount -lblkid -lkmod -lcjson -lhttp_parser
 
-.PHONY: all run test unit-test qemu-test deps clean distclean
+.PHONY: all run test unit-test qemu-test bench deps clean distclean
 all: $(B)/initrd.img $(B)/vmlinuz
 
 # Host tools, installed only when missing.
@@ -86,6 +86,10 @@ qemu-test: deps all
 	python3 qemu-tests/run.py
 
 test: deps all unit-test qemu-test
+
+# Boot timings, memory, sizes: build/bench.json and build/bench.md (BENCH_BOOTS=N, default 5).
+bench: deps all
+	python3 qemu-tests/bench.py
 
 
 clean:

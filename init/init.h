@@ -69,6 +69,10 @@ void host_setup(void);
 void net_watch_start(void);             /* log IPv4 addresses as they come (the lease) */
 void net_lease_deadline(void);          /* warn if none within od.dhcp.timeout */
 int datadisk_setup(void);
+/* enginefs.c: the squashfs that holds the engine's binaries and the bundled image archives */
+#define ENGINEFS_IMAGE "/usr/lib/onlydocker/engine.squashfs"   /* mkinitrd.sh ENGINE_DIR */
+#define ENGINEFS_DIR "/usr/lib/onlydocker/engine"
+int enginefs_mount(void);
 void console_shell_start(void);
 void console_shell_hangup(void);       /* at shutdown: interactive shells ignore SIGTERM */
 const char *console_tty(void);         /* the real tty behind /dev/console, e.g. /dev/ttyS0 */

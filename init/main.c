@@ -66,6 +66,8 @@ int main(int argc, char **argv)
 		fatal("signals");
 	modules_coldplug();
 	modules_load_fixed();
+	if (enginefs_mount() < 0)
+		fatal("engine image");
 	power_button_setup();
 	if (cgroups_setup() < 0)
 		fatal("cgroups");

@@ -1,6 +1,6 @@
 /* Leaving the initramfs: runc's pivot_root fails on the kernel's rootfs, so the files move, one at
- * a time, onto a real tmpfs (each freed from rootfs as soon as it is copied: memory is never
- * doubled), the tmpfs is moved onto /, and init re-executes itself there. */
+ * a time and each from its end in 1 MiB chunks, onto a real tmpfs (the rootfs copy shrinks as the
+ * new one grows: memory is never doubled), the tmpfs is moved onto /, and init re-executes there. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
@@ -38,13 +38,33 @@ static void sample(struct move_stats *s)
 	}
 }
 
-static int copy_data(int from, int to, off_t size)
+/* Copies a file from its end backwards, shrinking the rootfs copy after each chunk: the engine
+ * image is tens of MiB, and copying it whole before unlinking would need that much again at the
+ * moment memory is tightest (a 256 MiB machine fails right here otherwise). */
+static int copy_data(int from, int to, off_t size, int shrink, struct move_stats *s)
 {
-	while (size > 0) {
-		ssize_t n = sendfile(to, from, NULL, size > (1 << 30) ? (1 << 30) : (size_t)size);
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		size -= n;
+	static char buf[1 << 20];
+	off_t off = size;
+
+	while (off > 0) {
+		off_t at = off > (off_t)sizeof buf ? off - (off_t)sizeof buf : 0;
+		size_t want = off - at, done = 0;
+		while (done < want) {
+			ssize_t n = pread(from, buf + done, want - done, at + done);
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			done += n;
+		}
+		for (done = 0; done < want;) {
+			ssize_t n = pwrite(to, buf + done, want - done, at + done);
+			if (n < 0)
+				return -errno;
+			done += n;
+		}
+		if (shrink && ftruncate(from, at) < 0)
+			return -errno;
+		off = at;
+		sample(s);
 	}
 	return 0;
 }
@@ -89,9 +109,14 @@ static int move_tree(int src, int dst, struct move_stats *s)
 			continue;
 		}
 		if (S_ISREG(st.st_mode)) {
-			int a = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			/* /init is running (ETXTBSY): it is small, and copied without shrinking. */
+			int shrink = 1, a = openat(src, n, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+			if (a < 0 && errno == ETXTBSY) {
+				shrink = 0;
+				a = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			}
 			int b = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
-			if (a < 0 || b < 0 || (rc = copy_data(a, b, st.st_size)) < 0) {
+			if (a < 0 || b < 0 || (rc = copy_data(a, b, st.st_size, shrink, s)) < 0) {
 				if (!rc) rc = -errno;
 				if (a >= 0) close(a);
 				if (b >= 0) close(b);
@@ -122,6 +147,26 @@ static int move_tree(int src, int dst, struct move_stats *s)
 	return rc;
 }
 
+/* The kernel stops unpacking an initramfs that does not fit (tmpfs' default limit of half the RAM
+ * when no root= is given, or no memory at all) and says so only in its log: files are then missing
+ * and later steps fail for reasons that look unrelated. Say it here, once, with what to do. */
+static void unpack_check(void)
+{
+	static char log[1 << 18];
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof log - 1);
+	if (n <= 0)
+		return;
+	log[n] = 0;
+	char *p = strstr(log, "Initramfs unpacking failed: ");
+	if (!p)
+		return;
+	char *end = strchr(p, '\n');
+	if (end)
+		*end = 0;
+	err("root: the kernel could not unpack the whole initramfs (\"%s\"): files are missing; give the machine "
+	    "more memory, or rootfstype=ramfs on the kernel command line (tmpfs is limited to half the RAM)", p);
+}
+
 int root_switch(char **argv)
 {
 	struct statfs sf;
@@ -133,6 +178,7 @@ int root_switch(char **argv)
 		unsetenv("ONLYDOCKER_ROOT");
 		return 0;       /* the second run, on the new root */
 	}
+	unpack_check();
 	int64_t t0 = now_ms();
 	struct move_stats s = { 0 };
 	sample(&s);

@@ -3,7 +3,7 @@
 #define OD_SYSCONT_H
 #define DHCP_NAME "dhcp"
 #define DOM0_NAME "dom0"
-#define IMAGES_DIR "/usr/share/onlydocker/images"
+#define IMAGES_DIR "/usr/share/onlydocker/images"   /* a link into the engine image */
 int syscont_engine_ready(void);         /* the engine answered /_ping and has not died since */
 void shutdown_after_reap(void);
 void shutdown_dockerd_exited(void);

@@ -12,6 +12,7 @@ Outputs: build/qemu-tests/<name>/{console.log,qmp.sock,docker.img}.
 Environment: QEMU_ACCEL (default tcg), QEMU_KERNEL / QEMU_INITRD (default: ./kvm's build/ paths).
 """
 import atexit
+import bisect
 import codecs
 import json
 import os
@@ -90,6 +91,7 @@ class Appliance:
         self.text = ''              # the console so far, decoded, with '\r' removed
         self.pos = 0                # where the next wait_for() starts searching
         self.events = []            # QMP events, in arrival order
+        self._arrived = ([], [])    # (len(self.text) after each console chunk, host time it arrived)
         self._cond = threading.Condition()
         self._eof = False
         self._qmp_sock = None
@@ -108,6 +110,7 @@ class Appliance:
             cmd += ['--', *qemu_args]
         self.command = cmd
         self._log = open(self.console_log, 'wb')
+        self.started = time.monotonic()   # host clock, just before QEMU starts (see seen_at)
         # stderr joins the console so that ./kvm's and QEMU's own errors show in failure reports.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -133,11 +136,14 @@ class Appliance:
         fd = self.proc.stdout.fileno()
         while True:
             data = os.read(fd, 65536)
+            now = time.monotonic()
             if not self._log.closed:
                 self._log.write(data)
                 self._log.flush()
             with self._cond:
                 self.text += decoder.decode(data, final=not data).replace('\r', '')
+                self._arrived[0].append(len(self.text))
+                self._arrived[1].append(now)
                 if not data:
                     self._eof = True
                 self._cond.notify_all()
@@ -173,6 +179,13 @@ class Appliance:
                     break
                 self._cond.wait(left)
         self._fail('expected /%s/ on the console within %gs' % (pattern, timeout))
+
+    def seen_at(self, pos):
+        """The host time (time.monotonic()) at which console text position `pos` was read, e.g.
+        vm.seen_at(m.end() - 1) for when a wait_for match was complete."""
+        with self._cond:
+            i = bisect.bisect_right(self._arrived[0], pos)
+            return self._arrived[1][min(i, len(self._arrived[1]) - 1)]
 
     def send(self, data):
         """Type raw text (or bytes) on the console."""
