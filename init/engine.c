@@ -266,6 +266,10 @@ static int do_recv(struct ereq *r)
 	if (HTTP_PARSER_ERRNO(&r->hp) != HPE_OK) {
 		if (r->err)
 			return r->err;
+		/* A stream (events) ends this way whenever dockerd stops: its owner decides whether
+		 * that is worth a line (it is not during a shutdown). */
+		if (r->stream && n == 0 && HTTP_PARSER_ERRNO(&r->hp) == HPE_INVALID_EOF_STATE)
+			return -ECONNRESET;
 		warn("engine: %s: not an HTTP response: %s", r->what, http_errno_description(HTTP_PARSER_ERRNO(&r->hp)));
 		return -EPROTO;
 	}

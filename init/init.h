@@ -73,6 +73,7 @@ int datadisk_setup(void);
 #define ENGINEFS_IMAGE "/usr/lib/onlydocker/engine.squashfs"   /* mkinitrd.sh ENGINE_DIR */
 #define ENGINEFS_DIR "/usr/lib/onlydocker/engine"
 int enginefs_mount(void);
+extern int engine_fd;                   /* the image, opened before the root switch, or -1 */
 void console_shell_start(void);
 void console_shell_hangup(void);       /* at shutdown: interactive shells ignore SIGTERM */
 const char *console_tty(void);         /* the real tty behind /dev/console, e.g. /dev/ttyS0 */

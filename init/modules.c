@@ -9,19 +9,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "init.h"
 #include "modules.h"
 
 static struct kmod_ctx *ctx;
 
+/* What the boot itself needs next: the engine image (loop, squashfs), the data disk (ext4) and
+ * the power button's input device (button, evdev). */
+static const char *const early[] = { "loop", "squashfs", "ext4", "button", "evdev" };
+
 /* What Docker, its networks and the appliance's own devices need; all optional by nature:
- * a module built into the kernel or absent from it is not an error. */
+ * a module built into the kernel or absent from it is not an error. Loaded by a child in the
+ * background while dockerd starts: dockerd's own modprobe calls and the kernel's autoloading
+ * wait for a module that is half loaded (see modules_probe), so nothing can race it. */
 static const char *const fixed[] = {
 	"overlay", "bridge", "br_netfilter", "veth", "nf_tables", "nft_compat", "nft_chain_nat",
 	"nf_nat", "nf_conntrack", "xt_conntrack", "xt_MASQUERADE", "xt_addrtype", "xt_nat",
-	"xt_tcpudp", "xt_mark", "xt_comment", "nft_counter", "ipt_REJECT", "nf_conntrack_netlink",
-	"ext4", "loop", "squashfs", "button", "evdev", "af_packet", "vxlan", "ip_vs", "ip_vs_rr", "xfrm_user",
+	"xt_tcpudp", "xt_mark", "xt_comment", "ipt_REJECT", "nf_conntrack_netlink",
+	"af_packet", "vxlan", "ip_vs", "ip_vs_rr", "xfrm_user",
 };
 
 static struct kmod_ctx *kmod(void)
@@ -51,7 +58,15 @@ int modules_probe(struct kmod_ctx *kc, const char *name, int quiet, unsigned fla
 	kmod_list_foreach(l, list) {
 		struct kmod_module *m = kmod_module_get_module(l);
 		int st = kmod_module_get_initstate(m);
-		if (st == KMOD_MODULE_LIVE || st == KMOD_MODULE_BUILTIN || st == KMOD_MODULE_COMING) {
+		if (st == KMOD_MODULE_COMING && !(flags & KMOD_PROBE_DRY_RUN)) {
+			/* Someone else is loading it right now (the background set, dockerd): libkmod
+			 * would call that done. Loading it again makes the kernel wait for the other
+			 * load to finish (and answer EEXIST), so the caller finds it live on return. */
+			kmod_module_insert_module(m, 0, NULL);
+			kmod_module_unref(m);
+			continue;
+		}
+		if (st == KMOD_MODULE_LIVE || st == KMOD_MODULE_BUILTIN) {
 			kmod_module_unref(m);
 			continue;
 		}
@@ -146,18 +161,46 @@ int modules_coldplug(void)
 	return 0;
 }
 
+static struct child bg = { .name = "modprobe (Docker's modules)" };
+static int64_t bg_t0;
+
+static void bg_done(struct child *c, int status)
+{
+	(void)c;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		info("modules: Docker's set loaded in the background in %lld ms", (long long)(now_ms() - bg_t0));
+	else
+		warn("modules: Docker's set: modprobe ended with status %d after %lld ms (its messages are above)",
+		     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), (long long)(now_ms() - bg_t0));
+}
+
 int modules_load_fixed(void)
 {
 	int64_t t0 = now_ms();
 	int total = 0;
-	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-		int r = probe(fixed[i], 0);
+	for (size_t i = 0; i < sizeof early / sizeof early[0]; i++) {
+		int r = probe(early[i], 0);
 		if (r > 0)
 			total += r;
 		else if (r < 0 && r != -ENOENT)
-			warn("modules: %s: %s", fixed[i], strerror(-r));
+			warn("modules: %s: %s", early[i], strerror(-r));
 	}
-	info("modules: Docker's set: %d modules loaded in %lld ms", total, (long long)(now_ms() - t0));
+	info("modules: loop, squashfs, ext4, button, evdev: %d modules loaded in %lld ms", total, (long long)(now_ms() - t0));
+
+	/* The rest is our own modprobe applet in a child, with the console for its complaints. */
+	const char *argv[2 + sizeof fixed / sizeof fixed[0] + 1] = { "/sbin/modprobe", "-a" };
+	memcpy(argv + 2, fixed, sizeof fixed);
+	struct spawn_opts o = { .out_fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC) };
+	bg_t0 = now_ms();
+	bg.on_exit = bg_done;
+	int rc = spawn(&bg, (char *const *)argv, &o);
+	if (o.out_fd >= 0)
+		close(o.out_fd);
+	if (rc < 0) {   /* no fork: load them here, the slow way */
+		warn("modules: cannot start modprobe for Docker's set: %s; loading it now", strerror(-rc));
+		for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+			probe(fixed[i], 1);
+	}
 	return 0;
 }
 

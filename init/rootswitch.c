@@ -175,7 +175,10 @@ int root_switch(char **argv)
 	if (statfs("/", &sf) < 0 || (sf.f_type != RAMFS_MAGIC && sf.f_type != TMPFS_MAGIC))
 		return 0;       /* not an initramfs: someone booted us from a real root */
 	if (env && !strcmp(env, "tmpfs")) {
+		const char *efd = getenv("ONLYDOCKER_ENGINE_FD");
+		engine_fd = efd ? atoi(efd) : -1;
 		unsetenv("ONLYDOCKER_ROOT");
+		unsetenv("ONLYDOCKER_ENGINE_FD");
 		return 0;       /* the second run, on the new root */
 	}
 	unpack_check();
@@ -200,6 +203,11 @@ int root_switch(char **argv)
 		rc = -errno;
 		goto fail;
 	}
+	/* The engine image stays in rootfs, unlinked and held open for enginefs_mount(): the new root
+	 * cannot see it, and copying 60 MiB under TCG costs most of this step. The fd crosses exec. */
+	engine_fd = open(ENGINEFS_IMAGE, O_RDONLY);
+	if (engine_fd >= 0)
+		unlink(ENGINEFS_IMAGE);
 	rc = move_tree(src, dst, &s);
 	close(dst);
 	if (rc < 0)
@@ -211,7 +219,9 @@ int root_switch(char **argv)
 	info("root: moved %lu files (%lu MiB) from the initramfs to a tmpfs root in %lld ms; peak extra memory %lu KiB",
 	     s.files, s.bytes >> 20, (long long)(now_ms() - t0),
 	     free0 > s.min_free ? (free0 - s.min_free) >> 10 : 0);
-	char *envp[] = { SWITCHED_ENV, NULL };
+	char fdenv[48];
+	snprintf(fdenv, sizeof fdenv, "ONLYDOCKER_ENGINE_FD=%d", engine_fd);
+	char *envp[] = { SWITCHED_ENV, fdenv, NULL };
 	execve("/init", argv, envp);
 	rc = -errno;
 	err("root: re-exec of /init on the new root failed: %s", strerror(-rc));

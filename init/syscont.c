@@ -48,7 +48,7 @@ static void check_image(void *arg);
 static void failed(struct sysc *s, const char *what, int status, const char *body)
 {
 	s->st = IDLE;
-	if (status == -ECANCELED)
+	if (status == -ECANCELED || shutdown_in_progress())   /* the engine is going away on purpose */
 		return;
 	s->failures++;
 	int delay = s->failures > 5 ? 30000 : 1000 << s->failures;

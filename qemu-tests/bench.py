@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -36,14 +37,16 @@ import harness  # noqa: E402
 from harness import Appliance, ApplianceError  # noqa: E402
 
 BUILD = os.path.join(harness.ROOT, 'build')
-# init's log line prefix; group 1: guest seconds. Not anchored at a line start: a line written
+# init's log line prefix; group t: guest seconds. Not anchored at a line start: a line written
 # while dom0's prompt is on the console lands right after the prompt.
-LINE = r'onlydocker: \[ *(\d+\.\d+)\] '
+LINE = r'onlydocker: \[ *(?P<t>\d+\.\d+)\] '
+# init's message when it gives up booting and starts its debug shell: no milestone will come.
+FATAL = r'error: [^\n]*boot cannot go on[^\n]*'
 BANNER = r'onlydocker dom0 (\S+) ready'       # printed by dom0's entrypoint, just before its prompt
 TIMEOUT = 300                                 # the longest a boot may take to reach the dom0 prompt
 # Milestones in boot order: the init log line after the prefix.
 MILESTONES = (('init', r'init: onlydocker init starting'),   # after the root switch and re-exec
-              ('dockerd', r'dockerd: started \(pid \d+\)(.*)'),
+              ('dockerd', r'dockerd: started \(pid \d+\)(?P<rest>.*)'),
               ('ping', r'dockerd: API answering /_ping'),
               ('dom0', r'dom0: container started'))
 LEASE = r'network: eth0 has 10\.0\.2\.15/24'
@@ -61,6 +64,14 @@ def first_line(e):
     return str(e).strip().split('\n')[0]
 
 
+def expect(vm, pattern, timeout):
+    """vm.wait_for(pattern) anywhere in the console, but fail at once if init gave up booting."""
+    m = vm.wait_for('(?P<fatal>%s)|%s' % (FATAL, pattern), timeout, since=0)
+    if m.group('fatal'):
+        raise ApplianceError('init gave up: ' + m.group('fatal'))
+    return m
+
+
 def boot(name, disk=None, append='', work=None):
     """One boot to the dom0 prompt, init's RSS, then work(vm, rec) if given, then `poweroff` typed
     in dom0. Returns a dict of figures (seconds unless named otherwise); on a failure it also has
@@ -74,11 +85,11 @@ def boot(name, disk=None, append='', work=None):
         left = lambda: max(1, deadline - time.monotonic())
         g, h = {}, {}   # milestone -> guest timestamp, host time its line was read
         for key, rx in MILESTONES:
-            m = vm.wait_for(LINE + rx, left(), since=0)
-            g[key], h[key] = float(m.group(1)), vm.seen_at(m.end() - 1)
+            m = expect(vm, LINE + rx, left())
+            g[key], h[key] = float(m.group('t')), vm.seen_at(m.end() - 1)
             if key == 'dockerd':
-                rec['iptables_off'] = 'iptables off' in m.group(2)
-        m = vm.wait_for(BANNER, left(), since=0)
+                rec['iptables_off'] = 'iptables off' in m.group('rest')
+        m = expect(vm, BANNER, left())
         h['prompt'] = vm.seen_at(m.end() - 1)
         rec['qemu_to_init'] = h['init'] - vm.started
         # Host minus guest clock at /init: QEMU's start to the kernel's (firmware, loading the images).
@@ -101,8 +112,8 @@ def boot(name, disk=None, append='', work=None):
         rs = re.search(LINE + r'root: moved (\d+) files \((\d+) MiB\).* in (\d+) ms; peak extra memory (\d+) KiB',
                        vm.text, re.M)
         if rs:
-            rec.update(root_files=int(rs.group(2)), root_mib=int(rs.group(3)),
-                       root_switch=int(rs.group(4)) / 1000, root_peak_kib=int(rs.group(5)))
+            files, mib, ms, peak = map(int, rs.groups()[1:])   # groups()[0]: LINE's timestamp
+            rec.update(root_files=files, root_mib=mib, root_switch=ms / 1000, root_peak_kib=peak)
             rec['init_share_rs'] = (rec['init_to_dockerd'] + rec['root_switch']) / rec['qemu_to_prompt']
         rec['images_loaded'] = len(re.findall(r': bundled image loaded from', vm.text))
         rec['images_kept'] = len(re.findall(r': image \S+ already in the engine, not reloaded', vm.text))
@@ -110,7 +121,7 @@ def boot(name, disk=None, append='', work=None):
         rec['rss_kib'] = int(re.search(r'VmRSS:\s*(\d+) kB', out).group(1))
         try:   # dhcpcd keeps trying; init says nothing before od.dhcp.timeout (30 s) either way
             m = vm.wait_for(LINE + LEASE, 60, since=0)
-            rec['ping_to_lease'] = float(m.group(1)) - g['ping']
+            rec['ping_to_lease'] = float(m.group('t')) - g['ping']
         except ApplianceError:
             rec['no_lease'] = True
         if work:
@@ -197,8 +208,8 @@ def mem_probe(mib):
     vm, kernel = None, False
     try:
         vm = Appliance(name=name, mem=mib)
-        m = vm.wait_for('(%s)|(%s)' % (BANNER, OOM), TIMEOUT, since=0)
-        ok, why = m.group(1) is not None, m.group(0)
+        m = vm.wait_for('(?P<ok>%s)|%s|%s' % (BANNER, OOM, FATAL), TIMEOUT, since=0)
+        ok, why = m.group('ok') is not None, m.group(0)
     except Exception as e:
         ok, why = False, first_line(e)
     finally:
@@ -323,6 +334,7 @@ def main():
     ap.add_argument('--boots', type=int, default=int(os.environ.get('BENCH_BOOTS', 5)))
     ap.add_argument('--only', choices=('timeline', 'mem', 'upgrade', 'iptables'))
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that the running QEMU is killed too
     parts = {'timeline': part_timeline, 'iptables': part_iptables, 'upgrade': part_upgrade, 'mem': part_mem}
     path = os.path.join(BUILD, 'bench.json')
     res = {}

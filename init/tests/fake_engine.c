@@ -175,6 +175,10 @@ static void serve(int c)
 				;
 			_exit(0);
 		}
+		if (strstr(path, "cut")) {      /* dockerd stopping: the stream ends between chunks */
+			chunk(c, "{\"Action\":\"die\"}\n");
+			_exit(0);
+		}
 		if (strstr(path, "long")) {
 			memset(out, 'x', sizeof out - 1);
 			out[sizeof out - 1] = 0;

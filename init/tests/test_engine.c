@@ -406,6 +406,20 @@ static void test_events_error(void **state)
 	assert_string_equal(e.msg, "boom");
 }
 
+/* dockerd stopping closes the stream mid-body: reported to the owner, not logged as garbage. */
+static void test_events_cut_by_a_stopping_engine(void **state)
+{
+	struct evrec e = { 0 };
+	(void)state;
+	log_last[0] = 0;
+	e.r = engine_events("{\"label\":[\"cut\"]}", on_event, on_ended, &e);
+	run(1, 2000);
+	assert_string_equal(e.actions, "die,");
+	assert_int_equal(e.status, -ECONNRESET);
+	assert_int_equal(e.ended, 1);
+	assert_null(strstr(log_last, "not an HTTP response"));
+}
+
 static void test_events_bad_lines(void **state)
 {
 	struct evrec e = { 0 }, f = { 0 };
@@ -617,6 +631,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_cancel_from_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_cut_by_a_stopping_engine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_bad_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload_8mib, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload_rejected_early, setup, teardown),
