@@ -68,6 +68,20 @@ def test_dhcp_lease_and_dns(vm):
     assert host.endswith('/run/resolvconf/resolv.conf\n'), out
 
 
+def test_published_port_answers_through_iptables(vm):
+    ready(vm)
+    # iptables is on by default: a port published from dom0 gets its DNAT rule and answers.
+    out, _ = vm.run("docker run -d --name web -p 8080:80 --entrypoint sh onlydocker/dom0:bundled -c "
+                    "'mkdir -p /www && echo hello-from-web >/www/index.html && exec httpd -f -p 80 -h /www'",
+                    check=True, timeout=120)
+    out, _ = vm.run('i=0; until wget -qO- http://10.0.2.15:8080/ 2>/dev/null; do i=$((i+1)); '
+                    '[ $i -gt 150 ] && break; sleep 0.2; done', timeout=90)
+    assert 'hello-from-web' in out, out
+    out, _ = vm.run('chroot /host iptables -t nat -S DOCKER', check=True)
+    assert re.search(r'--dport 8080 .*-j DNAT --to-destination 172\.17\.\d+\.\d+:80', out), out
+    vm.run('docker rm -f web >/dev/null', check=True, timeout=60)
+
+
 def test_dom0_upgrade_without_reboot(vm):
     ready(vm)
     before, _ = vm.run(STARTS, check=True)
