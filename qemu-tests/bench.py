@@ -136,6 +136,8 @@ def boot(name, disk=None, append='', work=None):
             % (name, rec['qemu_to_prompt'], rec['poweroff'], '' if rec['clean'] else ' (disk NOT clean)'))
     except Exception as e:   # one failed boot is a figure too: report it and go on
         rec['failed'] = first_line(e)
+        if vm is None and disk is None:   # QEMU did not start: drop the disk made for it
+            drop(os.path.join(harness.OUT, name, 'docker.img'))
         say('%s FAILED: %s\n       console log: %s' % (name, rec['failed'], rec.get('log')))
     finally:
         if vm:
@@ -215,8 +217,8 @@ def mem_probe(mib):
     finally:
         if vm:
             vm.kill()
-            drop(vm.disk)
             kernel = 'Linux version' in vm.text
+        drop(vm.disk if vm else os.path.join(harness.OUT, name, 'docker.img'))
     if not kernel:   # QEMU or ./kvm failed before the guest ran (no initrd...): not a memory figure
         raise RuntimeError('--mem %d: the kernel never started: %s' % (mib, why))
     say('--mem %d: %s%s' % (mib, 'dom0 prompt' if ok else 'FAILED: ' + why,
@@ -330,9 +332,9 @@ def render(rows):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--boots', type=int, default=int(os.environ.get('BENCH_BOOTS', 5)))
-    ap.add_argument('--only', choices=('timeline', 'mem', 'upgrade', 'iptables'))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--boots', type=int, default=int(os.environ.get('BENCH_BOOTS', 5)), help='boots per figure')
+    ap.add_argument('--only', choices=('timeline', 'mem', 'upgrade', 'iptables'), help='run one part')
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that the running QEMU is killed too
     parts = {'timeline': part_timeline, 'iptables': part_iptables, 'upgrade': part_upgrade, 'mem': part_mem}
