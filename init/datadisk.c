@@ -24,10 +24,16 @@ static char *find_label(const char *label)
 	return disk_find_label("/sys/class/block", "/dev", label);
 }
 
-/* Waits for the label to appear, woken by block uevents, within cfg.disk_wait_ms. */
-static char *wait_label(const char *label)
+static char *find_node(const char *path)
 {
-	char *dev = find_label(label);
+	return access(path, F_OK) == 0 ? strdup(path) : NULL;
+}
+
+/* Waits until look(arg) finds something, woken by block uevents, within cfg.disk_wait_ms: the
+ * disk's driver may still be loading in the background (modules_start). */
+static char *wait_block(char *(*look)(const char *), const char *arg)
+{
+	char *dev = look(arg);
 	if (dev || cfg.disk_wait_ms <= 0)
 		return dev;
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
@@ -38,7 +44,7 @@ static char *wait_label(const char *label)
 	}
 	int64_t end = now_ms() + cfg.disk_wait_ms;
 	/* Close the race with a disk that appeared between the first look and the bind. */
-	dev = find_label(label);
+	dev = look(arg);
 	while (!dev && now_ms() < end) {
 		struct pollfd p = { .fd = s, .events = POLLIN };
 		int left = (int)(end - now_ms());
@@ -54,7 +60,7 @@ static char *wait_label(const char *label)
 					block = 1;
 		}
 		if (block)
-			dev = find_label(label);
+			dev = look(arg);
 	}
 	if (s >= 0)
 		close(s);
@@ -76,6 +82,8 @@ static int format_if_asked(void)
 	const char *dev = cfg.disk_format;
 	if (!dev[0])
 		return 0;
+	char *there = wait_block(find_node, dev);
+	free(there);
 	int zero = disk_first_mib_is_zero(dev);
 	if (zero < 0) {
 		err("disk: od.disk.format=%s: %s; not formatting", dev, strerror(-zero));
@@ -104,7 +112,7 @@ int datadisk_setup(void)
 	int64_t t0 = now_ms();
 	mkdirs(TARGET, 0711);
 	format_if_asked();
-	char *dev = wait_label(cfg.disk_label);
+	char *dev = wait_block(find_label, cfg.disk_label);
 	if (!dev) {
 		warn("disk: no filesystem labelled %s after %d ms; /var/lib/docker is a tmpfs: images and containers will be LOST at shutdown",
 		     cfg.disk_label, cfg.disk_wait_ms);

@@ -23,6 +23,7 @@
 #define PING_TIMEOUT_MS 5000
 
 static struct child dockerd = { .name = "dockerd" };
+static void warm_up(void);
 static struct timer restart_timer, ping_timer;
 static struct watch out_watch;
 static int out_fd = -1, log_fd = -1, failures, api_up;
@@ -165,9 +166,34 @@ static void start(void *arg)
 		info("dockerd: started (pid %d)%s%s", dockerd.pid, cfg.iptables ? "" : ", iptables off",
 		     cfg.debug ? ", debug on" : "");
 		timer_arm(&ping_timer, PING_RETRY_MS, ping, NULL);
+		warm_up();
 	}
 	if (p[1] >= 0)
 		close(p[1]);
+}
+
+static struct child warm = { .name = "page cache warm-up" };
+static int64_t warm_t0;
+
+static void warm_done(struct child *c, int status)
+{
+	(void)c;
+	debug("dockerd: runc and the shim read into the page cache in %lld ms (status %d)",
+	      (long long)(now_ms() - warm_t0), status);
+}
+
+/* The first container start reads runc, the shim and tini from the engine image, decompressing
+ * as it goes: measured 2.8 s for dom0's start on a second boot against 1.5 s once they are
+ * cached. Reading them while dockerd starts (13 s here) takes that off the way to the prompt. */
+static void warm_up(void)
+{
+	static char *const argv[] = { "/bin/cat", "/usr/bin/runc", "/usr/bin/containerd-shim-runc-v2",
+				      "/usr/bin/docker-init", NULL };
+	if (warm.pid)
+		return;
+	warm_t0 = now_ms();
+	warm.on_exit = warm_done;
+	spawn(&warm, argv, NULL);       /* stdout is /dev/null; failing costs nothing but time */
 }
 
 void dockerd_start(void)

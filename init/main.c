@@ -64,8 +64,8 @@ int main(int argc, char **argv)
 
 	if (signals_setup() < 0)
 		fatal("signals");
-	modules_coldplug();
-	modules_load_fixed();
+	modules_start();
+	modules_load_early();
 	if (enginefs_mount() < 0)
 		fatal("engine image");
 	power_button_setup();

@@ -1,6 +1,7 @@
-/* Kernel modules through libkmod: coldplug every device by its modalias (as udev does), then
- * the fixed set Docker needs; softdeps and dependencies are libkmod's. The same code answers
- * as `modprobe` for dockerd and iptables. A module that fails is logged and boot goes on. */
+/* Kernel modules through libkmod: what the next boot steps need (the engine image, the data disk's
+ * filesystem, the power button) right away; every device's driver by its modalias (coldplug, as
+ * udev does) and the fixed set Docker needs in a background child. Softdeps and dependencies are
+ * libkmod's. The same code answers as `modprobe` for dockerd, iptables and the kernel. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -133,15 +134,14 @@ static int scan(int dirfd, int depth, char *seen, size_t *seen_len, size_t seen_
 	return loaded;
 }
 
-int modules_coldplug(void)
+/* Coldplug: every device's modalias, looked up once each. Returns the modules loaded. */
+static int coldplug(void)
 {
 	int64_t t0 = now_ms();
 	int total = 0, pass;
 	static char seen[64 * 1024];
 	size_t seen_len = 1;
 
-	if (write_file("/proc/sys/kernel/modprobe", "/sbin/modprobe") < 0)
-		warn("modules: cannot set /proc/sys/kernel/modprobe: %s", strerror(errno));
 	if (!kmod()) {
 		err("modules: libkmod context: %s", strerror(errno));
 		return -ENOMEM;
@@ -158,23 +158,53 @@ int modules_coldplug(void)
 			break;
 	}
 	info("modules: coldplug loaded %d modules in %d passes, %lld ms", total, pass + 1, (long long)(now_ms() - t0));
-	return 0;
+	return total;
 }
 
-static struct child bg = { .name = "modprobe (Docker's modules)" };
+static struct child bg = { .name = "modprobe (coldplug and Docker's set)" };
 static int64_t bg_t0;
+static int bg_running;
 
 static void bg_done(struct child *c, int status)
 {
 	(void)c;
+	bg_running = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		info("modules: Docker's set loaded in the background in %lld ms", (long long)(now_ms() - bg_t0));
+		info("modules: coldplug and Docker's set done in the background in %lld ms", (long long)(now_ms() - bg_t0));
 	else
-		warn("modules: Docker's set: modprobe ended with status %d after %lld ms (its messages are above)",
+		warn("modules: background modprobe ended with status %d after %lld ms (its messages are above)",
 		     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), (long long)(now_ms() - bg_t0));
 }
 
-int modules_load_fixed(void)
+/* Device drivers (coldplug) and Docker's set load in a child, our own modprobe applet, while
+ * PID 1 goes on: nothing on the way to dockerd needs them but the data disk's driver, which
+ * datadisk.c waits for by its uevent. The child has the console for its lines. */
+int modules_start(void)
+{
+	if (write_file("/proc/sys/kernel/modprobe", "/sbin/modprobe") < 0)
+		warn("modules: cannot set /proc/sys/kernel/modprobe: %s", strerror(errno));
+	const char *argv[3 + sizeof fixed / sizeof fixed[0] + 1] = { "/sbin/modprobe", "--coldplug", "-a" };
+	memcpy(argv + 3, fixed, sizeof fixed);
+	struct spawn_opts o = { .out_fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC) };
+	bg_t0 = now_ms();
+	bg.on_exit = bg_done;
+	int rc = spawn(&bg, (char *const *)argv, &o);
+	if (o.out_fd >= 0)
+		close(o.out_fd);
+	if (rc == 0) {
+		bg_running = 1;
+		return 0;
+	}
+	warn("modules: cannot start the background modprobe: %s; loading everything now", strerror(-rc));
+	coldplug();
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		probe(fixed[i], 1);
+	return 0;
+}
+
+int modules_background_running(void) { return bg_running; }
+
+int modules_load_early(void)
 {
 	int64_t t0 = now_ms();
 	int total = 0;
@@ -186,21 +216,6 @@ int modules_load_fixed(void)
 			warn("modules: %s: %s", early[i], strerror(-r));
 	}
 	info("modules: loop, squashfs, ext4, button, evdev: %d modules loaded in %lld ms", total, (long long)(now_ms() - t0));
-
-	/* The rest is our own modprobe applet in a child, with the console for its complaints. */
-	const char *argv[2 + sizeof fixed / sizeof fixed[0] + 1] = { "/sbin/modprobe", "-a" };
-	memcpy(argv + 2, fixed, sizeof fixed);
-	struct spawn_opts o = { .out_fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC) };
-	bg_t0 = now_ms();
-	bg.on_exit = bg_done;
-	int rc = spawn(&bg, (char *const *)argv, &o);
-	if (o.out_fd >= 0)
-		close(o.out_fd);
-	if (rc < 0) {   /* no fork: load them here, the slow way */
-		warn("modules: cannot start modprobe for Docker's set: %s; loading it now", strerror(-rc));
-		for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-			probe(fixed[i], 1);
-	}
 	return 0;
 }
 
@@ -213,6 +228,13 @@ int modprobe_main(int argc, char **argv)
 		if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
+		}
+		if (!strcmp(argv[i], "--coldplug")) {   /* ours: every device's driver first */
+			if (coldplug() < 0)
+				rc = 1;
+			if (i + 1 == argc)
+				return rc;
+			continue;
 		}
 		for (const char *o = argv[i] + 1; *o; o++)
 			switch (*o) {
