@@ -31,6 +31,9 @@ OUT = os.path.join(ROOT, 'build', 'qemu-tests')
 TAIL_LINES = 30
 # A whole line of init's log as it reaches the console (init writes each line in one write(2),
 # so it lands between the shell's lines, never inside one).
+# Shell: the PID of the dockerd that init started (its helpers re-executed as "dockerd" have
+# other parents), for run() on the debug shell or in dom0 (which shares the host's PIDs).
+DOCKERD_PID = '$(for p in $(pidof dockerd); do [ "$(cut -d" " -f4 /proc/$p/stat)" = 1 ] && echo $p; done)'
 INIT_LINE = re.compile(r'^onlydocker: \[ *\d+\.\d+\] .*\n', re.M)
 
 current_test = None   # set by run.py: the default name of an Appliance created inside a test

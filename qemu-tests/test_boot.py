@@ -2,6 +2,8 @@
 cgroups, modules, the data disk, the engine. These tests share one boot with a fresh DOCKER disk."""
 import re
 
+from harness import DOCKERD_PID
+
 BOOT = {'append': 'console'}
 INIT = r'onlydocker: \[ *\d+\.\d+\] init: onlydocker init starting'
 
@@ -75,15 +77,13 @@ def test_entropy_wait_logged(vm):
     assert re.search(r'entropy: pool (ready|not ready)', vm.text), 'no entropy line'
 
 
-# The dockerd that init started (its helpers re-executed as "dockerd" have other parents).
-DOCKERD_PID = 'for p in $(pidof dockerd); do [ "$(cut -d" " -f4 /proc/$p/stat)" = 1 ] && echo $p; done'
 DOM0_PID = ('for p in /proc/[0-9]*; do [ -e $p/root/etc/dom0-release ] && [ -x $p/root/usr/bin/docker ] '
             '&& { echo ${p#/proc/}; break; }; done')
 
 
 def test_engine_answers_and_containers_keep_pivot_root(vm):
     vm.wait_for(r'dockerd: API answering /_ping', timeout=180, since=0)
-    out, _ = vm.run('tr "\\0" "\\n" < /proc/$(%s)/environ | grep -c DOCKER_RAMDISK' % DOCKERD_PID)
+    out, _ = vm.run('tr "\\0" "\\n" < /proc/%s/environ | grep -c DOCKER_RAMDISK' % DOCKERD_PID)
     assert out.strip() == '0', 'dockerd runs with DOCKER_RAMDISK: ' + out
     # dom0 runs detached while the debug shell has the console; borrow its docker CLI.
     vm.wait_for(r'dom0: container started', timeout=180, since=0)

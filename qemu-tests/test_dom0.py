@@ -5,11 +5,13 @@ import json
 import os
 import re
 
+from harness import DOCKERD_PID
+
 BOOT = {}
 PROMPT_BANNER = r'onlydocker dom0 \S+ ready'
 # Start time (clock ticks since boot) of PID 1 and of the dockerd it started: unchanged by upgrades.
 STARTS = ('echo "$(cut -d" " -f22 /proc/1/stat) '
-          '$(for p in $(pidof dockerd); do [ "$(cut -d" " -f4 /proc/$p/stat)" = 1 ] && cut -d" " -f22 /proc/$p/stat; done)"')
+          '$(cut -d" " -f22 /proc/%s/stat)"' % DOCKERD_PID)
 
 
 def ready(vm):
@@ -117,7 +119,7 @@ def test_broken_dom0_rolls_back_to_the_bundled_image(vm):
 def test_killed_dockerd_comes_back_with_its_containers(vm):
     ready(vm)
     mark = len(vm.text)
-    vm.send('kill -9 $(for p in $(pidof dockerd); do [ "$(cut -d" " -f4 /proc/$p/stat)" = 1 ] && echo $p; done)\n')
+    vm.send('kill -9 %s\n' % DOCKERD_PID)
     vm.wait_for(r'dockerd: died \(status 137\)', timeout=60, since=mark)
     vm.wait_for(r'dockerd: API answering /_ping', timeout=180, since=mark)
     vm.wait_for(r'dhcp: container started', timeout=120, since=mark)
