@@ -1,6 +1,7 @@
 /* dockerd as a supervised child: started with our flags, its output kept in /run/dockerd.log
  * (and on the console with od.debug), readiness learned from GET /_ping, and restarted with a
- * bounded exponential backoff when it dies, its last lines logged. */
+ * bounded exponential backoff when it dies, its last lines logged. A user's daemon.json or
+ * od.dockerd.args that keeps it from ever starting is dropped, so dom0 stays reachable. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +22,17 @@
 #define STABLE_MS 30000
 #define PING_RETRY_MS 100
 #define PING_TIMEOUT_MS 5000
+#define DROP_AFTER 3            /* failed starts in a row before the user's settings are dropped */
+#define KEEP "/var/lib/docker/onlydocker/daemon.json"
 
 static struct child dockerd = { .name = "dockerd" };
 static void warm_up(void);
 static struct timer restart_timer, ping_timer;
 static struct watch out_watch;
 static int out_fd = -1, log_fd = -1, failures, api_up;
+static int never_up;            /* dockerd runs in a row that died before /_ping answered */
+static int plain;               /* the user's daemon.json and extra flags were dropped */
+static int api_up_once;         /* this run of dockerd answered /_ping */
 static int64_t started;
 static char tail[TAIL_SIZE + 1];
 static size_t tail_len;
@@ -76,7 +82,8 @@ static void ping_done(struct ereq *r, int status, const char *body, size_t len, 
 	if (!dockerd.pid)
 		return;
 	if (status == 200) {
-		api_up = 1;
+		api_up = api_up_once = 1;
+		never_up = 0;
 		info("dockerd: API answering /_ping, %lld ms after exec", (long long)(now_ms() - started));
 		syscont_engine_up();
 		return;
@@ -108,6 +115,8 @@ static void on_exit_dockerd(struct child *c, int status)
 		return;
 	}
 	failures = ran > STABLE_MS ? 1 : failures + 1;
+	never_up = api_up_once ? 0 : never_up + 1;
+	api_up_once = 0;
 	int delay = 500;
 	for (int i = 1; i < failures && delay < BACKOFF_MAX_MS; i++)
 		delay *= 2;
@@ -121,6 +130,16 @@ static void on_exit_dockerd(struct child *c, int status)
 	err("dockerd: died (status %d) after %lld ms, failure %d in a row; restarting in %d ms. Its last lines:\n%s",
 	    code, (long long)ran, failures, delay, last);
 	tail_len = 0;
+	if (never_up >= DROP_AFTER && !plain && (cfg.dockerd_args[0] || access("/etc/docker/daemon.json", F_OK) == 0)) {
+		/* Without an engine there is no dom0 and no console: a bad setting must not lock the
+		 * user out. Said on the console; the file on the disk is left for the user to fix. */
+		plain = 1;
+		unlink("/etc/docker/daemon.json");
+		err("dockerd: never came up in %d tries; starting it without %s%s%s. Fix them from dom0 and reboot",
+		    never_up, access(KEEP, F_OK) == 0 ? KEEP : "",
+		    access(KEEP, F_OK) == 0 && cfg.dockerd_args[0] ? " and " : "",
+		    cfg.dockerd_args[0] ? "od.dockerd.args" : "");
+	}
 	timer_arm(&restart_timer, delay, start, NULL);
 }
 
@@ -138,7 +157,7 @@ static void start(void *arg)
 		argv[n++] = "--iptables=false";
 	if (cfg.debug)
 		argv[n++] = "--debug";
-	snprintf(extra, sizeof extra, "%s", cfg.dockerd_args);
+	snprintf(extra, sizeof extra, "%s", plain ? "" : cfg.dockerd_args);
 	for (char *save, *t = strtok_r(extra, " ", &save); t && n < 62; t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	argv[n] = NULL;
@@ -200,9 +219,8 @@ void dockerd_start(void)
 {
 	mkdirs("/etc/docker", 0755);
 	/* A daemon.json kept on the data disk survives reboots; /etc is a tmpfs. */
-	const char *keep = "/var/lib/docker/onlydocker/daemon.json";
-	if (access(keep, R_OK) == 0 && symlink(keep, "/etc/docker/daemon.json") == 0)
-		info("dockerd: using %s as /etc/docker/daemon.json", keep);
+	if (access(KEEP, R_OK) == 0 && symlink(KEEP, "/etc/docker/daemon.json") == 0)
+		info("dockerd: using " KEEP " as /etc/docker/daemon.json");
 	log_fd = open(LOG_PATH, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	start(NULL);
 }

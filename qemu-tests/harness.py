@@ -34,6 +34,9 @@ TAIL_LINES = 30
 # Shell: the PID of the dockerd that init started (its helpers re-executed as "dockerd" have
 # other parents), for run() on the debug shell or in dom0 (which shares the host's PIDs).
 DOCKERD_PID = '$(for p in $(pidof dockerd); do [ "$(cut -d" " -f4 /proc/$p/stat)" = 1 ] && echo $p; done)'
+# Shell: a PID inside dom0 (its docker CLI can be borrowed with nsenter -t PID -m from the debug shell).
+DOM0_PID = ('for p in /proc/[0-9]*; do [ -e $p/root/etc/dom0-release ] && [ -x $p/root/usr/bin/docker ] '
+            '&& { echo ${p#/proc/}; break; }; done')
 INIT_LINE = re.compile(r'^onlydocker: \[ *\d+\.\d+\] .*\n', re.M)
 
 current_test = None   # set by run.py: the default name of an Appliance created inside a test
@@ -46,13 +49,19 @@ class ApplianceError(AssertionError):
     """A wait that timed out or a VM that died; the message carries the expectation and the console tail."""
 
 
-def make_disk(path, size=1 << 30):
-    """A sparse ext4 image labelled DOCKER, like ./kvm's data disk but smaller; replaces `path`."""
+def make_disk(path, size=1 << 30, files=None):
+    """A sparse ext4 image labelled DOCKER, like ./kvm's data disk but smaller; replaces `path`.
+    files: {relative path: text} to put on it (mkfs.ext4 -d), e.g. {'onlydocker/daemon.json': ...}."""
     tmp = path + '.tmp'
     with open(tmp, 'wb') as f:
         f.truncate(size)
-    subprocess.run(['mkfs.ext4', '-q', '-F', '-L', 'DOCKER',
-                    '-E', 'lazy_itable_init=1,lazy_journal_init=1', tmp], check=True)
+    cmd = ['mkfs.ext4', '-q', '-F', '-L', 'DOCKER', '-E', 'lazy_itable_init=1,lazy_journal_init=1']
+    with tempfile.TemporaryDirectory() as root:
+        for rel, text in (files or {}).items():
+            os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+            with open(os.path.join(root, rel), 'w') as f:
+                f.write(text)
+        subprocess.run(cmd + (['-d', root] if files else []) + [tmp], check=True)
     os.replace(tmp, path)
     return path
 

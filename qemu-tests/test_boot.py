@@ -2,7 +2,7 @@
 cgroups, modules, the data disk, the engine. These tests share one boot with a fresh DOCKER disk."""
 import re
 
-from harness import DOCKERD_PID
+from harness import DOCKERD_PID, DOM0_PID
 
 BOOT = {'append': 'console'}
 INIT = r'onlydocker: \[ *\d+\.\d+\] init: onlydocker init starting'
@@ -77,8 +77,6 @@ def test_entropy_wait_logged(vm):
     assert re.search(r'entropy: pool (ready|not ready)', vm.text), 'no entropy line'
 
 
-DOM0_PID = ('for p in /proc/[0-9]*; do [ -e $p/root/etc/dom0-release ] && [ -x $p/root/usr/bin/docker ] '
-            '&& { echo ${p#/proc/}; break; }; done')
 
 
 def test_engine_answers_and_containers_keep_pivot_root(vm):

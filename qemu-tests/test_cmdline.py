@@ -1,8 +1,10 @@
 """Kernel command-line keys, good and bad: bad values are reported and their defaults kept, and the
 machine still reaches a shell; each documented key does what README says."""
+import os
 import re
 
-from harness import DOCKERD_PID, Appliance
+import harness
+from harness import DOCKERD_PID, Appliance, make_disk
 
 SHELL = r'console: root debug shell'
 DOCKERD_CMDLINE = 'tr "\\0" " " < /proc/%s/cmdline' % DOCKERD_PID
@@ -61,3 +63,22 @@ def test_no_dom0_debug_and_a_missing_bundled_image():
         assert out.split() == ['ok', '0'], 'a dom0 runs with od.dom0=0: ' + out
         assert 'dom0: ' not in vm.text
         vm.run('true', check=True)   # the shell still answers
+
+
+def test_settings_that_keep_dockerd_down_are_dropped():
+    # A daemon.json on the disk that is not JSON and a flag dockerd does not know: without an
+    # engine there would be no dom0 and no console, so after three failed starts init starts
+    # dockerd without them, says so, and leaves the file for the user to fix.
+    disk = os.path.join(harness.OUT, 'bad-daemon-json.img')
+    make_disk(disk, files={'onlydocker/daemon.json': '{"labels": [not json\n'})
+    with Appliance(disk=disk, append='od.dockerd.args=--no-such-flag') as vm:
+        vm.wait_for(r'dockerd: using /var/lib/docker/onlydocker/daemon.json as /etc/docker/daemon.json', timeout=60)
+        vm.wait_for(r'error: dockerd: died \(status \d+\) after \d+ ms, failure 1 in a row', timeout=120)
+        vm.wait_for(r'error: dockerd: never came up in 3 tries; starting it without '
+                    r'/var/lib/docker/onlydocker/daemon\.json and od\.dockerd\.args\. Fix them from dom0', timeout=120)
+        vm.wait_for(r'dockerd: API answering /_ping', timeout=180)
+        vm.wait_for(r'onlydocker dom0 \S+ ready', timeout=180)
+        out, _ = vm.run('cat /host/var/lib/docker/onlydocker/daemon.json; docker info -f "{{.ServerVersion}}"',
+                        check=True, timeout=60)
+        assert out.startswith('{"labels": [not json\n') and re.search(r'\n\d+\.\d+', out), out
+    os.unlink(disk)

@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 
-from harness import Appliance
+from harness import DOM0_PID, Appliance
 
 DOM0 = r'onlydocker dom0 \S+ ready'
 INIT = r'init: onlydocker init starting'
@@ -29,6 +29,9 @@ def test_poweroff_in_dom0_with_a_stubborn_container_and_unsynced_file():
         vm.run('docker run -d --name stubborn --stop-timeout 600 --entrypoint sh onlydocker/dhcpcd:latest '
                '-c "trap \\"\\" TERM; while :; do sleep 1; done"', check=True, timeout=120)
         vm.run('echo kept-$$ > /host/var/lib/docker/canary; cat /host/var/lib/docker/canary', check=True)
+        # A daemon.json kept on the data disk, for the next boot's dockerd.
+        vm.run('mkdir -p /host/var/lib/docker/onlydocker && echo \'{"labels": ["org.onlydocker.test=kept"]}\' '
+               '> /host/var/lib/docker/onlydocker/daemon.json', check=True)
         canary = vm.run('cat /host/var/lib/docker/canary', check=True)[0].strip()
         t0 = time.monotonic()
         vm.send('poweroff\n')
@@ -48,6 +51,11 @@ def test_poweroff_in_dom0_with_a_stubborn_container_and_unsynced_file():
         vm.wait_for(r'dom0: image onlydocker/dom0:bundled already in the engine, not reloaded', timeout=180)
         assert 'bundled image loaded' not in vm.text
         vm.wait_for(r'dom0: container started', timeout=120)
+        assert 'dockerd: using /var/lib/docker/onlydocker/daemon.json as /etc/docker/daemon.json' in vm.text
+        out, _ = vm.run('d=$(%s); nsenter -t $d -m docker info -f "{{.Labels}}"; grep -c . /run/dockerd.log'
+                        % DOM0_PID, check=True, timeout=60)
+        assert 'org.onlydocker.test=kept' in out, out
+        assert int(out.split()[-1]) > 10, "dockerd's log is not in /run/dockerd.log: " + out
         # The power button, on an idle machine: well within a few seconds.
         t0 = time.monotonic()
         vm.qmp('system_powerdown')
