@@ -19,6 +19,7 @@
 #include "init.h"
 
 #define NEWROOT "/.newroot"
+#define KEPT_MODULES "/.modules"    /* /lib/modules, set aside in rootfs during the move */
 #define RAMFS_MAGIC 0x858458f6
 #define TMPFS_MAGIC 0x01021994
 #define SWITCHED_ENV "ONLYDOCKER_ROOT=tmpfs"
@@ -81,7 +82,7 @@ static int move_tree(int src, int dst, struct move_stats *s)
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
 		struct stat st;
-		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, NEWROOT + 1))
+		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, NEWROOT + 1) || !strcmp(n, KEPT_MODULES + 1))
 			continue;
 		if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = -errno;
@@ -186,7 +187,7 @@ int root_switch(char **argv)
 	struct move_stats s = { 0 };
 	sample(&s);
 	unsigned long free0 = s.min_free;
-	int rc;
+	int rc, kept = 0;
 
 	if (mkdir(NEWROOT, 0755) < 0 && errno != EEXIST) {
 		rc = -errno;
@@ -208,10 +209,30 @@ int root_switch(char **argv)
 	engine_fd = open(ENGINEFS_IMAGE, O_RDONLY);
 	if (engine_fd >= 0)
 		unlink(ENGINEFS_IMAGE);
+	/* The kernel modules (11 MiB that only libkmod reads) stay in rootfs as well and are
+	 * bind-mounted where they were: copying them was most of what is left of this step. */
+	kept = rename("/lib/modules", KEPT_MODULES) == 0;
 	rc = move_tree(src, dst, &s);
 	close(dst);
 	if (rc < 0)
 		goto fail;
+	if (kept && ((mkdir(NEWROOT "/lib/modules", 0755) < 0 && errno != EEXIST) ||
+		     mount(KEPT_MODULES, NEWROOT "/lib/modules", NULL, MS_BIND, NULL) < 0)) {
+		warn("root: keeping the kernel modules in place: %s; copying them", strerror(errno));
+		int a = open(KEPT_MODULES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int b = open(NEWROOT "/lib/modules", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (a < 0 || b < 0) {
+			rc = -errno;
+			if (a >= 0)
+				close(a);
+		} else {
+			rc = move_tree(a, b, &s);       /* takes a */
+		}
+		if (b >= 0)
+			close(b);
+		if (rc < 0)
+			goto fail;
+	}
 	if (chdir(NEWROOT) < 0 || mount(NEWROOT, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
 		rc = -errno;
 		goto fail;
@@ -229,6 +250,8 @@ int root_switch(char **argv)
 fail:
 	/* Whatever moved is gone from rootfs: there is no way back; boot on with pivot_root off. */
 	err("root: moving the root onto tmpfs failed: %s; containers will run with DOCKER_RAMDISK (no pivot_root)", strerror(-rc));
+	if (kept)
+		rename(KEPT_MODULES, "/lib/modules");
 	setenv("DOCKER_RAMDISK", "true", 1);
 	return rc;
 }
