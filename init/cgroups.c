@@ -32,9 +32,9 @@ static int setup_v2(void)
 	}
 	/* The first memory cgroup switches the kernel's memcg static keys on, which live-patches
 	 * code that every allocation runs. Under QEMU's TCG with two vCPUs, that patching while the
-	 * other vCPU allocates (runc making a container's cgroup as dockerd starts) can leave both
-	 * spinning for good in __alloc_pages: seen as soft lockups in about 1 boot in 15. Doing it
-	 * here, while init is the only thing running, takes that window away. */
+	 * other vCPU allocates (runc making a container's cgroup as dockerd starts, or our background
+	 * modprobe) can leave both spinning for good in __alloc_pages or kmem_cache_alloc: seen as
+	 * soft lockups. main() runs this before any child exists, so nothing allocates meanwhile. */
 	if (mkdir(CG "/onlydocker", 0755) < 0 && errno != EEXIST)
 		warn("cgroups: " CG "/onlydocker: %s", strerror(errno));
 	info("cgroups: cgroup2 on " CG ", controllers enabled: %s", want);

@@ -64,13 +64,14 @@ int main(int argc, char **argv)
 
 	if (signals_setup() < 0)
 		fatal("signals");
+	/* Before any child runs: making the first cgroup live-patches kernel code (see cgroups.c). */
+	if (cgroups_setup() < 0)
+		fatal("cgroups");
 	modules_start();
 	modules_load_early();
 	if (enginefs_mount() < 0)
 		fatal("engine image");
 	power_button_setup();
-	if (cgroups_setup() < 0)
-		fatal("cgroups");
 	entropy_wait();
 	host_setup();
 	net_watch_start();
