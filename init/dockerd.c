@@ -32,7 +32,6 @@ static struct watch out_watch;
 static int out_fd = -1, log_fd = -1, failures, api_up;
 static int never_up;            /* dockerd runs in a row that died before /_ping answered */
 static int plain;               /* the user's daemon.json and extra flags were dropped */
-static int api_up_once;         /* this run of dockerd answered /_ping */
 static int64_t started;
 static char tail[TAIL_SIZE + 1];
 static size_t tail_len;
@@ -82,8 +81,7 @@ static void ping_done(struct ereq *r, int status, const char *body, size_t len, 
 	if (!dockerd.pid)
 		return;
 	if (status == 200) {
-		api_up = api_up_once = 1;
-		never_up = 0;
+		api_up = 1;
 		info("dockerd: API answering /_ping, %lld ms after exec", (long long)(now_ms() - started));
 		syscont_engine_up();
 		return;
@@ -106,6 +104,7 @@ static void on_exit_dockerd(struct child *c, int status)
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	int64_t ran = now_ms() - started;
 	timer_cancel(&ping_timer);
+	never_up = api_up ? 0 : never_up + 1;
 	if (api_up)
 		syscont_engine_down();
 	api_up = 0;
@@ -115,8 +114,6 @@ static void on_exit_dockerd(struct child *c, int status)
 		return;
 	}
 	failures = ran > STABLE_MS ? 1 : failures + 1;
-	never_up = api_up_once ? 0 : never_up + 1;
-	api_up_once = 0;
 	int delay = 500;
 	for (int i = 1; i < failures && delay < BACKOFF_MAX_MS; i++)
 		delay *= 2;
@@ -130,15 +127,14 @@ static void on_exit_dockerd(struct child *c, int status)
 	err("dockerd: died (status %d) after %lld ms, failure %d in a row; restarting in %d ms. Its last lines:\n%s",
 	    code, (long long)ran, failures, delay, last);
 	tail_len = 0;
-	if (never_up >= DROP_AFTER && !plain && (cfg.dockerd_args[0] || access("/etc/docker/daemon.json", F_OK) == 0)) {
+	int json = access("/etc/docker/daemon.json", F_OK) == 0, args = cfg.dockerd_args[0] != 0;
+	if (never_up >= DROP_AFTER && !plain && (json || args)) {
 		/* Without an engine there is no dom0 and no console: a bad setting must not lock the
 		 * user out. Said on the console; the file on the disk is left for the user to fix. */
 		plain = 1;
 		unlink("/etc/docker/daemon.json");
 		err("dockerd: never came up in %d tries; starting it without %s%s%s. Fix them from dom0 and reboot",
-		    never_up, access(KEEP, F_OK) == 0 ? KEEP : "",
-		    access(KEEP, F_OK) == 0 && cfg.dockerd_args[0] ? " and " : "",
-		    cfg.dockerd_args[0] ? "od.dockerd.args" : "");
+		    never_up, json ? KEEP : "", json && args ? " and " : "", args ? "od.dockerd.args" : "");
 	}
 	timer_arm(&restart_timer, delay, start, NULL);
 }

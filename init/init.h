@@ -61,7 +61,6 @@ int control_main(const char *name, int argc, char **argv);
 int root_switch(char **argv);           /* returns only when it did not switch */
 int mounts_setup(void);
 int modules_start(void);                /* coldplug and Docker's set, in a child */
-int modules_background_running(void);
 int modules_load_early(void);           /* what the next steps need, here and now */
 int modprobe_main(int argc, char **argv);
 int cgroups_setup(void);

@@ -163,12 +163,10 @@ static int coldplug(void)
 
 static struct child bg = { .name = "modprobe (coldplug and Docker's set)" };
 static int64_t bg_t0;
-static int bg_running;
 
 static void bg_done(struct child *c, int status)
 {
 	(void)c;
-	bg_running = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		info("modules: coldplug and Docker's set done in the background in %lld ms", (long long)(now_ms() - bg_t0));
 	else
@@ -191,18 +189,14 @@ int modules_start(void)
 	int rc = spawn(&bg, (char *const *)argv, &o);
 	if (o.out_fd >= 0)
 		close(o.out_fd);
-	if (rc == 0) {
-		bg_running = 1;
+	if (rc == 0)
 		return 0;
-	}
 	warn("modules: cannot start the background modprobe: %s; loading everything now", strerror(-rc));
 	coldplug();
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		probe(fixed[i], 1);
 	return 0;
 }
-
-int modules_background_running(void) { return bg_running; }
 
 int modules_load_early(void)
 {

@@ -210,29 +210,18 @@ int root_switch(char **argv)
 	if (engine_fd >= 0)
 		unlink(ENGINEFS_IMAGE);
 	/* The kernel modules (11 MiB that only libkmod reads) stay in rootfs as well and are
-	 * bind-mounted where they were: copying them was most of what is left of this step. */
+	 * bind-mounted where they were: copying them was most of what is left of this step. If the
+	 * bind fails they go back in place and move_tree() copies them like the rest. */
 	kept = rename("/lib/modules", KEPT_MODULES) == 0;
+	if (kept && (mkdirs(NEWROOT "/lib/modules", 0755) < 0 ||
+		     mount(KEPT_MODULES, NEWROOT "/lib/modules", NULL, MS_BIND, NULL) < 0)) {
+		warn("root: keeping the kernel modules in place: %s; copying them", strerror(errno));
+		kept = rename(KEPT_MODULES, "/lib/modules") < 0;
+	}
 	rc = move_tree(src, dst, &s);
 	close(dst);
 	if (rc < 0)
 		goto fail;
-	if (kept && ((mkdir(NEWROOT "/lib/modules", 0755) < 0 && errno != EEXIST) ||
-		     mount(KEPT_MODULES, NEWROOT "/lib/modules", NULL, MS_BIND, NULL) < 0)) {
-		warn("root: keeping the kernel modules in place: %s; copying them", strerror(errno));
-		int a = open(KEPT_MODULES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		int b = open(NEWROOT "/lib/modules", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (a < 0 || b < 0) {
-			rc = -errno;
-			if (a >= 0)
-				close(a);
-		} else {
-			rc = move_tree(a, b, &s);       /* takes a */
-		}
-		if (b >= 0)
-			close(b);
-		if (rc < 0)
-			goto fail;
-	}
 	if (chdir(NEWROOT) < 0 || mount(NEWROOT, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
 		rc = -errno;
 		goto fail;

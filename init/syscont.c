@@ -213,8 +213,6 @@ static void inspect_done(struct ereq *r, int status, const char *body, size_t le
 		s->st = IDLE;
 		if (status == 200)      /* an older bundle is there: better than nothing */
 			create(s);
-		else if (s == &dom0)
-			release_dhcp();
 		return;
 	}
 	s->st = LOADING;

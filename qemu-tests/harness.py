@@ -29,14 +29,16 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, 'build', 'qemu-tests')
 TAIL_LINES = 30
-# A whole line of init's log as it reaches the console (init writes each line in one write(2),
-# so it lands between the shell's lines, never inside one).
 # Shell: the PID of the dockerd that init started (its helpers re-executed as "dockerd" have
 # other parents), for run() on the debug shell or in dom0 (which shares the host's PIDs).
 DOCKERD_PID = '$(for p in $(pidof dockerd); do [ "$(cut -d" " -f4 /proc/$p/stat)" = 1 ] && echo $p; done)'
 # Shell: a PID inside dom0 (its docker CLI can be borrowed with nsenter -t PID -m from the debug shell).
 DOM0_PID = ('for p in /proc/[0-9]*; do [ -e $p/root/etc/dom0-release ] && [ -x $p/root/usr/bin/docker ] '
             '&& { echo ${p#/proc/}; break; }; done')
+# dom0's entrypoint prints this just before its shell's prompt.
+DOM0_BANNER = r'onlydocker dom0 \S+ ready'
+# A whole line of init's log as it reaches the console (init writes each line in one write(2),
+# so it lands between the shell's lines, never inside one).
 INIT_LINE = re.compile(r'^onlydocker: \[ *\d+\.\d+\] .*\n', re.M)
 
 current_test = None   # set by run.py: the default name of an Appliance created inside a test

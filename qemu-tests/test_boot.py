@@ -77,8 +77,6 @@ def test_entropy_wait_logged(vm):
     assert re.search(r'entropy: pool (ready|not ready)', vm.text), 'no entropy line'
 
 
-
-
 def test_engine_answers_and_containers_keep_pivot_root(vm):
     vm.wait_for(r'dockerd: API answering /_ping', timeout=180, since=0)
     out, _ = vm.run('tr "\\0" "\\n" < /proc/%s/environ | grep -c DOCKER_RAMDISK' % DOCKERD_PID)

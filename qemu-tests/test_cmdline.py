@@ -4,7 +4,7 @@ import os
 import re
 
 import harness
-from harness import DOCKERD_PID, Appliance, make_disk
+from harness import DOCKERD_PID, DOM0_BANNER, Appliance, make_disk
 
 SHELL = r'console: root debug shell'
 DOCKERD_CMDLINE = 'tr "\\0" " " < /proc/%s/cmdline' % DOCKERD_PID
@@ -77,7 +77,7 @@ def test_settings_that_keep_dockerd_down_are_dropped():
         vm.wait_for(r'error: dockerd: never came up in 3 tries; starting it without '
                     r'/var/lib/docker/onlydocker/daemon\.json and od\.dockerd\.args\. Fix them from dom0', timeout=120)
         vm.wait_for(r'dockerd: API answering /_ping', timeout=180)
-        vm.wait_for(r'onlydocker dom0 \S+ ready', timeout=180)
+        vm.wait_for(DOM0_BANNER, timeout=180)
         out, _ = vm.run('cat /host/var/lib/docker/onlydocker/daemon.json; docker info -f "{{.ServerVersion}}"',
                         check=True, timeout=60)
         assert out.startswith('{"labels": [not json\n') and re.search(r'\n\d+\.\d+', out), out

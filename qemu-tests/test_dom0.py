@@ -7,13 +7,12 @@ import re
 import tempfile
 
 from dhcpserver import DHCPServer
-from harness import DOCKERD_PID
+from harness import DOCKERD_PID, DOM0_BANNER
 
 # eth1: a private segment whose DHCP server offers what QEMU's restricted network leaves out
 # (a name server and a domain), so that the DNS half of the DHCP container can be checked.
 DHCP1 = DHCPServer(os.path.join(tempfile.mkdtemp(prefix='oddhcp-'), 'eth1.sock'))
 BOOT = {'qemu_args': DHCP1.qemu_args('52:54:00:12:34:99')}
-PROMPT_BANNER = r'onlydocker dom0 \S+ ready'
 # Start time (clock ticks since boot) of PID 1 and of the dockerd it started: unchanged by upgrades.
 STARTS = ('echo "$(cut -d" " -f22 /proc/1/stat) '
           '$(cut -d" " -f22 /proc/%s/stat)"' % DOCKERD_PID)
@@ -21,7 +20,7 @@ STARTS = ('echo "$(cut -d" " -f22 /proc/1/stat) '
 
 def ready(vm):
     """dom0's first shell is up (in a fresh boot too, after a failed test)."""
-    vm.wait_for(PROMPT_BANNER, timeout=240, since=0)
+    vm.wait_for(DOM0_BANNER, timeout=240, since=0)
 
 
 def test_dom0_shell_on_the_console(vm):
@@ -120,7 +119,7 @@ def test_broken_dom0_rolls_back_to_the_bundled_image(vm):
     vm.send('exit\n')
     vm.wait_for(r'dom0: the image onlydocker/dom0:latest exited .* rolling back to the bundled onlydocker/dom0:bundled',
                 timeout=180, since=mark)
-    vm.wait_for(PROMPT_BANNER, timeout=120, since=mark)
+    vm.wait_for(DOM0_BANNER, timeout=120, since=mark)
     out, _ = vm.run("docker image inspect -f '{{.Id}}' onlydocker/dom0:latest onlydocker/dom0:bundled", check=True)
     ids = re.findall(r'sha256:[0-9a-f]{64}', out)
     assert len(ids) == 2 and ids[0] == ids[1], out
@@ -133,6 +132,6 @@ def test_killed_dockerd_comes_back_with_its_containers(vm):
     vm.wait_for(r'dockerd: died \(status 137\)', timeout=60, since=mark)
     vm.wait_for(r'dockerd: API answering /_ping', timeout=180, since=mark)
     vm.wait_for(r'dhcp: container started', timeout=120, since=mark)
-    vm.wait_for(PROMPT_BANNER, timeout=120, since=mark)
+    vm.wait_for(DOM0_BANNER, timeout=120, since=mark)
     out, _ = vm.run("docker ps --format '{{.Names}}'", check=True, timeout=60)
     assert set(out.split()) >= {'dhcp', 'dom0'}, out

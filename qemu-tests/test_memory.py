@@ -2,9 +2,7 @@
 the engine image mounted (not unpacked) and a root switch that does not double memory."""
 import re
 
-from harness import Appliance
-
-PROMPT_BANNER = r'onlydocker dom0 \S+ ready'
+from harness import DOM0_BANNER, Appliance
 
 
 def test_256_mib_reaches_the_dom0_prompt():
@@ -15,7 +13,7 @@ def test_256_mib_reaches_the_dom0_prompt():
         # Freed pages wait on per-CPU lists before they count as free again: a few MiB of noise.
         assert peak_kib < 24 * 1024, 'the root switch needed %d KiB more: files are doubled' % peak_kib
         vm.wait_for(r'engine: /usr/lib/onlydocker/engine\.squashfs .* mounted', timeout=60)
-        vm.wait_for(PROMPT_BANNER, timeout=420)
+        vm.wait_for(DOM0_BANNER, timeout=420)
         out, _ = vm.run("docker ps --format '{{.Names}}'", check=True, timeout=120)
         assert set(out.split()) >= {'dhcp', 'dom0'}, out
         out, _ = vm.run('grep MemTotal /proc/meminfo', check=True)

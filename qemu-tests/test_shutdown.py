@@ -5,9 +5,8 @@ import re
 import subprocess
 import time
 
-from harness import DOM0_PID, Appliance
+from harness import DOM0_BANNER, DOM0_PID, Appliance
 
-DOM0 = r'onlydocker dom0 \S+ ready'
 INIT = r'init: onlydocker init starting'
 
 
@@ -25,7 +24,7 @@ def disk_is_clean(path):
 def test_poweroff_in_dom0_with_a_stubborn_container_and_unsynced_file():
     with Appliance(append='od.shutdown.timeout=10') as vm:
         disk = vm.disk
-        vm.wait_for(DOM0, timeout=240)
+        vm.wait_for(DOM0_BANNER, timeout=240)
         vm.run('docker run -d --name stubborn --stop-timeout 600 --entrypoint sh onlydocker/dhcpcd:latest '
                '-c "trap \\"\\" TERM; while :; do sleep 1; done"', check=True, timeout=120)
         vm.run('echo kept-$$ > /host/var/lib/docker/canary; cat /host/var/lib/docker/canary', check=True)
