@@ -208,15 +208,29 @@ def build_dom0(pkg, versions, conf, mtime, created):
     return layer, cfg
 
 
+def build_busybox(pkg, versions, mtime, created):
+    """For the tests only (kvm --run --image-tar): busybox and nothing else."""
+    packages = ["busybox-static"]
+    layer = Layer(mtime)
+    add_base(layer, pkg, packages)
+    add_busybox(layer, pkg)
+    layer.file("etc/passwd", (PASSWD_ROOT + "nobody:x:65534:65534:nobody:/:/bin/false\n").encode())
+    layer.file("etc/group", GROUP.encode())
+    cfg = config(created, labels(versions, packages), None)
+    cfg["config"]["Cmd"] = ["sh"]
+    return layer, cfg
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pkgroot", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--versions")
+    ap.add_argument("--test-out", help="also build the tests' busybox image (TEST_IMAGE) here")
     args = ap.parse_args()
     try:
         conf = read_kv(os.path.join(HERE, "images.conf"))
-        for key in ["DHCP_IMAGE", "DOM0_IMAGE", "DOM0_BUNDLED", "DOM0_VERSION"]:
+        for key in ["DHCP_IMAGE", "DOM0_IMAGE", "DOM0_BUNDLED", "DOM0_VERSION", "TEST_IMAGE"]:
             if not conf.get(key):
                 raise BuildError(f"images/images.conf has no {key}")
         versions = {}
@@ -236,8 +250,13 @@ def main():
             ("dhcpcd", [conf["DHCP_IMAGE"]], build_dhcpcd(pkg, versions, mtime, created)),
             ("dom0", [conf["DOM0_IMAGE"], conf["DOM0_BUNDLED"]], build_dom0(pkg, versions, conf, mtime, created)),
         ]
-        for name, tags, (layer, cfg) in images:
-            image_id, size = write_archive(os.path.join(args.out, f"{name}.tar"), tags, cfg, [layer], mtime)
+        outs = [args.out, args.out]
+        if args.test_out:
+            os.makedirs(args.test_out, exist_ok=True)
+            images.append(("busybox", [conf["TEST_IMAGE"]], build_busybox(pkg, versions, mtime, created)))
+            outs.append(args.test_out)
+        for out, (name, tags, (layer, cfg)) in zip(outs, images):
+            image_id, size = write_archive(os.path.join(out, f"{name}.tar"), tags, cfg, [layer], mtime)
             print(f"{name}.tar: {size} bytes ({size / 1048576:.1f} MiB), image ID {image_id}, tags {' '.join(tags)}")
     except (BuildError, OSError, ValueError, subprocess.CalledProcessError) as e:
         sys.exit(f"images/build.py: error: {e}")

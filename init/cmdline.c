@@ -20,9 +20,11 @@ void config_defaults(struct config *c)
 	c->shutdown_timeout_ms = 30000;
 	c->dom0 = 1;
 	c->dhcp_timeout_ms = 30000;
+	c->dhcp = -1;
+	strcpy(c->ip.dev, "eth0");
 }
 
-enum kind { K_STR, K_INT, K_BOOL, K_HOST, K_CGROUP };
+enum kind { K_STR, K_INT, K_BOOL, K_HOST, K_CGROUP, K_IP };
 
 struct key {
 	const char *name;
@@ -48,6 +50,9 @@ static const struct key keys[] = {
 	INT("od.shutdown.timeout", shutdown_timeout_ms, 1, 3600, 1000),
 	BOOL("od.dom0", dom0),
 	INT("od.dhcp.timeout", dhcp_timeout_ms, 1, 3600, 1000),
+	BOOL("od.dhcp", dhcp),
+	BOOL("od.run", run),
+	{ "ip", K_IP, offsetof(struct config, ip), 0, 0, 0, 0 },
 };
 
 static void say(void (*report)(const char *), int *problems, const char *fmt, const char *a, const char *b)
@@ -81,7 +86,7 @@ static void apply(const char *word, struct config *c, void (*report)(const char 
 		c->console_shell = 1;
 		return;
 	}
-	if (strncmp(word, "od.", 3))
+	if (strncmp(word, "od.", 3) && strncmp(word, "ip=", 3))
 		return;               /* the kernel's or another program's */
 	if (nlen >= sizeof name) {
 		say(report, problems, "cmdline: key '%.40s...' is too long%s, ignored", word, "");
@@ -112,7 +117,18 @@ static void apply(const char *word, struct config *c, void (*report)(const char 
 				say(report, problems, "cmdline: %s='%.64s' is not a valid hostname, default kept", name, v);
 			else
 				strcpy(field, v);
+			if (k->kind == K_HOST && !strcmp(field, v))
+				c->hostname_set = 1;
 			return;
+		case K_IP: {
+			struct ipconf ip;
+			char why[160];
+			if (ipconf_parse(v, &ip, why, sizeof why) == 0)
+				c->ip = ip;
+			else
+				say(report, problems, "cmdline: ip='%.80s': %s; using DHCP", v, why);
+			return;
+		}
 		case K_BOOL:
 			if (!strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
 				*(int *)field = 1;
@@ -186,5 +202,121 @@ int cmdline_parse(const char *text, struct config *c, void (*report)(const char 
 		}
 		apply(word, c, report, &problems);
 	}
+	if (!c->hostname_set && c->ip.hostname[0])
+		strcpy(c->hostname, c->ip.hostname);
 	return problems;
+}
+
+static int parse_addr(const char *s, uint32_t *out)
+{
+	unsigned a[4];
+	char tail;
+	if (sscanf(s, "%3u.%3u.%3u.%3u%c", &a[0], &a[1], &a[2], &a[3], &tail) != 4 || a[0] > 255 || a[1] > 255 ||
+	    a[2] > 255 || a[3] > 255)
+		return -EINVAL;
+	uint8_t *b = (uint8_t *)out;
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)a[i];
+	return 0;
+}
+
+/* A netmask's prefix length, or -1 when its ones are not contiguous. */
+static int mask_prefix(uint32_t mask_be)
+{
+	const uint8_t *b = (const uint8_t *)&mask_be;
+	uint32_t m = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	int n = 0;
+	while (n < 32 && (m & (0x80000000u >> n)))
+		n++;
+	return n < 32 && (m << n) ? -1 : n;
+}
+
+int ipconf_parse(const char *value, struct ipconf *ip, char *why, size_t whylen)
+{
+	char buf[VALUE_MAX], *f[10] = { 0 };
+	int n = 0;
+
+	memset(ip, 0, sizeof *ip);
+	strcpy(ip->dev, "eth0");
+#define BAD(...) do { snprintf(why, whylen, __VA_ARGS__); return -EINVAL; } while (0)
+	if (strlen(value) >= sizeof buf)
+		BAD("too long");
+	strcpy(buf, value);
+	if (!strcmp(buf, "off") || !strcmp(buf, "none")) {
+		ip->mode = IP_OFF;
+		return 0;
+	}
+	if (!strcmp(buf, "dhcp") || !strcmp(buf, "on") || !strcmp(buf, "any") || !strcmp(buf, "bootp")) {
+		ip->mode = IP_DHCP;
+		return 0;
+	}
+	for (char *p = buf; n < 10; n++) {
+		f[n] = p;
+		p = strchr(p, ':');
+		if (!p) {
+			n++;
+			break;
+		}
+		*p++ = 0;
+	}
+	if (n == 10 && strchr(f[9], ':'))
+		BAD("more than 10 fields");
+	const char *autoconf = n > 6 ? f[6] : "";
+	if (!strcmp(autoconf, "dhcp") || !strcmp(autoconf, "on") || !strcmp(autoconf, "any") || !strcmp(autoconf, "bootp")) {
+		ip->mode = IP_DHCP;
+	} else if (autoconf[0] && strcmp(autoconf, "off") && strcmp(autoconf, "none") && strcmp(autoconf, "static")) {
+		BAD("autoconf '%.16s' is not off, none, static or dhcp", autoconf);
+	} else if (!f[0][0]) {
+		BAD("no client address: give one, or ip=dhcp");
+	} else {
+		ip->mode = IP_STATIC;
+	}
+	if (ip->mode == IP_STATIC) {
+		char *slash = strchr(f[0], '/');
+		ip->prefix = -1;
+		if (slash) {
+			char *end;
+			*slash = 0;
+			long p = strtol(slash + 1, &end, 10);
+			if (end == slash + 1 || *end || p < 1 || p > 32)
+				BAD("prefix '/%.8s' is not 1..32", slash + 1);
+			ip->prefix = (int)p;
+		}
+		if (parse_addr(f[0], &ip->addr))
+			BAD("client address '%.20s' is not an IPv4 address", f[0]);
+		if (n > 2 && f[2][0] && parse_addr(f[2], &ip->gw))
+			BAD("gateway '%.20s' is not an IPv4 address", f[2]);
+		if (n > 3 && f[3][0]) {
+			uint32_t mask;
+			int p;
+			if (parse_addr(f[3], &mask) || (p = mask_prefix(mask)) < 1)
+				BAD("netmask '%.20s' is not a netmask", f[3]);
+			if (ip->prefix >= 0 && ip->prefix != p)
+				BAD("netmask %.20s and prefix /%d disagree", f[3], ip->prefix);
+			ip->prefix = p;
+		}
+		if (ip->prefix < 0) {   /* the kernel's default: the address's old class */
+			uint8_t a = ((uint8_t *)&ip->addr)[0];
+			ip->prefix = a < 128 ? 8 : a < 192 ? 16 : 24;
+		}
+	}
+	if (n > 4 && f[4][0]) {
+		if (!valid_hostname(f[4]))
+			BAD("hostname '%.64s' is not valid", f[4]);
+		strcpy(ip->hostname, f[4]);
+	}
+	if (n > 5 && f[5][0]) {
+		if (strlen(f[5]) >= sizeof ip->dev || strchr(f[5], '/'))
+			BAD("device '%.20s' is not an interface name", f[5]);
+		strcpy(ip->dev, f[5]);
+	}
+	for (int i = 7; i < 9 && i < n; i++) {
+		if (!f[i][0])
+			continue;
+		if (parse_addr(f[i], &ip->dns[ip->ndns]))
+			BAD("DNS server '%.20s' is not an IPv4 address", f[i]);
+		ip->ndns++;
+	}
+#undef BAD
+	return 0;
 }

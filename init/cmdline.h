@@ -3,8 +3,25 @@
 #ifndef OD_CMDLINE_H
 #define OD_CMDLINE_H
 
+#include <stdint.h>
+
 #define CMDLINE_MAX 4096
 #define VALUE_MAX 256
+
+/* A static IPv4 configuration in the kernel's ip= syntax (Documentation/admin-guide/nfs/
+ * nfsroot.rst), which Debian's kernel (no CONFIG_IP_PNP) leaves to us:
+ * ip=<client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>:<dns0-ip>:<dns1-ip>
+ * client-ip may also be written ADDR/PREFIX. Addresses are in network byte order. */
+enum ip_mode { IP_DHCP, IP_STATIC, IP_OFF };
+struct ipconf {
+	enum ip_mode mode;
+	char dev[16];                   /* default eth0 */
+	uint32_t addr, gw;              /* gw 0: none */
+	int prefix;
+	char hostname[65];
+	uint32_t dns[2];
+	int ndns;
+};
 
 struct config {
 	int console_shell;              /* bare `console`: root shell on the console */
@@ -20,10 +37,16 @@ struct config {
 	int shutdown_timeout_ms;        /* od.shutdown.timeout: seconds, the overall deadline */
 	int dom0;                       /* od.dom0=0|1 */
 	int dhcp_timeout_ms;            /* od.dhcp.timeout: seconds before 'no lease' is logged */
+	int hostname_set;               /* od.hostname was given: it wins over ip='s hostname */
+	int run;                        /* od.run: one container from the host (kvm --run), no dom0 */
+	int dhcp;                       /* od.dhcp=0|1; -1: on unless ip= configures the network */
+	struct ipconf ip;               /* ip= */
 };
 
 void config_defaults(struct config *c);
 /* Parses a command line into c (which holds the defaults). Never fails: a bad value is reported
  * through report() and its key keeps the default. Returns the number of problems reported. */
 int cmdline_parse(const char *text, struct config *c, void (*report)(const char *msg));
+/* Parses an ip= value into ip. Returns 0, or -EINVAL with why[] saying what was wrong. */
+int ipconf_parse(const char *value, struct ipconf *ip, char *why, size_t whylen);
 #endif

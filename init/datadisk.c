@@ -5,13 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmount/libmount.h>
-#include <linux/netlink.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "disklabel.h"
@@ -29,42 +26,10 @@ static char *find_node(const char *path)
 	return access(path, F_OK) == 0 ? strdup(path) : NULL;
 }
 
-/* Waits until look(arg) finds something, woken by block uevents, within cfg.disk_wait_ms: the
- * disk's driver may still be loading in the background (modules_start). */
+/* The disk's driver may still be loading in the background (modules_start): wait for it. */
 static char *wait_block(char *(*look)(const char *), const char *arg)
 {
-	char *dev = look(arg);
-	if (dev || cfg.disk_wait_ms <= 0)
-		return dev;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
-	if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(s);
-		s = -1;
-	}
-	int64_t end = now_ms() + cfg.disk_wait_ms;
-	/* Close the race with a disk that appeared between the first look and the bind. */
-	dev = look(arg);
-	while (!dev && now_ms() < end) {
-		struct pollfd p = { .fd = s, .events = POLLIN };
-		int left = (int)(end - now_ms());
-		if (s < 0 || poll(&p, 1, left > 0 ? left : 0) <= 0)
-			break;
-		char buf[4096];
-		int block = 0;
-		ssize_t n;
-		while ((n = recv(s, buf, sizeof buf - 1, 0)) > 0) {
-			buf[n] = 0;
-			for (char *q = buf; q < buf + n; q += strlen(q) + 1)
-				if (!strcmp(q, "SUBSYSTEM=block"))
-					block = 1;
-		}
-		if (block)
-			dev = look(arg);
-	}
-	if (s >= 0)
-		close(s);
-	return dev;
+	return wait_device("block", look, arg, cfg.disk_wait_ms);
 }
 
 static int mount_tmpfs(void)

@@ -26,6 +26,7 @@ struct ereq {
 	int err;                /* ST_FAILED: the failure to report; else a failure found inside a parser callback */
 	int send_err;           /* the engine closed while we sent: report this if no answer comes */
 	int busy, dead, complete, stream, got;
+	int hijack;             /* engine_hijack(): the connection is handed over on 101 */
 	char what[96];          /* "METHOD /path" for the logs */
 	char *out;              /* request line, headers and JSON body */
 	size_t out_len, out_off;
@@ -121,13 +122,21 @@ static void finish(struct ereq *r, int status)
 	if (r->st == ST_DONE)
 		return;
 	r->st = ST_DONE;
+	int fd = r->hijack && status == 101 ? r->fd : -1;     /* for done() to take */
+	if (fd >= 0)
+		r->fd = -1;
 	release(r);
+	r->fd = fd;
 	if (status < 0)
 		debug("engine: %s: %s after %lld ms", r->what, strerror(-status), (long long)(now_ms() - r->start));
 	else
 		debug("engine: %s: %d after %lld ms", r->what, status, (long long)(now_ms() - r->start));
 	if (r->done)
 		r->done(r, status, status > 0 && r->len ? r->body : NULL, status > 0 ? r->len : 0, r->arg);
+	if (r->fd >= 0) {       /* a hijacked connection nobody took */
+		close(r->fd);
+		r->fd = -1;
+	}
 	r->dead = 1;
 }
 
@@ -258,9 +267,16 @@ static int do_recv(struct ereq *r)
 	if (n > 0)
 		r->got = 1;
 	/* n == 0 tells the parser about EOF, which ends a body that has neither length nor chunks. */
-	http_parser_execute(&r->hp, &settings, iobuf, (size_t)n);
+	size_t used = http_parser_execute(&r->hp, &settings, iobuf, (size_t)n);
 	if (r->dead)
 		return 0;
+	if (r->complete && r->hijack && r->hp.upgrade && r->hp.status_code == 101) {
+		/* What came after the headers is the start of the raw stream: its new owner's. */
+		r->len = 0;
+		if (on_body(&r->hp, iobuf + used, (size_t)n - used))
+			return r->err;
+		return 1;
+	}
 	if (r->complete)
 		return 1;
 	if (HTTP_PARSER_ERRNO(&r->hp) != HPE_OK) {
@@ -346,8 +362,9 @@ static int build_request(struct ereq *r, const char *method, const char *path, c
 		err("engine: %s: %s", r->what, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	int n = snprintf(r->out, cap, "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: onlydocker-init\r\n"
-	                 "Connection: close\r\n", method, path);
+	/* A hijack asks to upgrade: the engine answers 101 and the connection carries a raw stream. */
+	int n = snprintf(r->out, cap, "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: onlydocker-init\r\n%s",
+	                 method, path, r->hijack ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n");
 	if (ctype)
 		n += snprintf(r->out + n, cap - (size_t)n, "Content-Type: %s\r\n", ctype);
 	if (clen >= 0)
@@ -359,8 +376,8 @@ static int build_request(struct ereq *r, const char *method, const char *path, c
 	return 0;
 }
 
-struct ereq *engine_call(const char *method, const char *path, const char *json_body, int body_fd,
-                         int timeout_ms, ereq_done_fn done, ereq_chunk_fn chunk, void *arg)
+static struct ereq *start(const char *method, const char *path, const char *json_body, int body_fd,
+                          int timeout_ms, ereq_done_fn done, ereq_chunk_fn chunk, void *arg, int hijack)
 {
 	struct ereq *r = calloc(1, sizeof *r);
 	if (!r) {
@@ -375,6 +392,7 @@ struct ereq *engine_call(const char *method, const char *path, const char *json_
 	r->done = done;
 	r->chunk = chunk;
 	r->arg = arg;
+	r->hijack = hijack;
 	r->start = now_ms();
 	r->deadline = timeout_ms > 0 ? r->start + timeout_ms : 0;
 	snprintf(r->what, sizeof r->what, "%s %s", method, path);
@@ -397,6 +415,26 @@ struct ereq *engine_call(const char *method, const char *path, const char *json_
 		r->err = e;
 	}
 	return r;
+}
+
+struct ereq *engine_call(const char *method, const char *path, const char *json_body, int body_fd,
+                         int timeout_ms, ereq_done_fn done, ereq_chunk_fn chunk, void *arg)
+{
+	return start(method, path, json_body, body_fd, timeout_ms, done, chunk, arg, 0);
+}
+
+struct ereq *engine_hijack(const char *method, const char *path, int timeout_ms, ereq_done_fn done, void *arg)
+{
+	return start(method, path, NULL, -1, timeout_ms, done, NULL, arg, 1);
+}
+
+int engine_take_fd(struct ereq *r)
+{
+	int fd = r->fd;
+	if (!r->hijack || r->hp.status_code != 101)
+		return -1;
+	r->fd = -1;
+	return fd;
 }
 
 void engine_cancel(struct ereq *r)

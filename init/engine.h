@@ -37,6 +37,13 @@ void engine_set_socket(const char *path);       /* default ENGINE_SOCKET_DEFAULT
 struct ereq *engine_call(const char *method, const char *path, const char *json_body, int body_fd,
                          int timeout_ms, ereq_done_fn done, ereq_chunk_fn chunk, void *arg);
 
+/* For the endpoints that take the connection over (attach): the request asks to upgrade, and when
+ * the engine answers 101, done() gets status 101 and, as body, the first bytes of the raw stream
+ * (NULL if none yet); inside that done(), engine_take_fd(r) hands over the connection itself
+ * (non-blocking; the caller closes it). Any other answer is reported as engine_call() would. */
+struct ereq *engine_hijack(const char *method, const char *path, int timeout_ms, ereq_done_fn done, void *arg);
+int engine_take_fd(struct ereq *r);     /* -1 unless r is a hijack answered with 101 */
+
 /* Ends r now: done() is called synchronously with -ECANCELED, then r is freed. Allowed from any callback,
  * including r's own chunk callback; a no-op from inside r's own done(). */
 void engine_cancel(struct ereq *r);

@@ -62,11 +62,15 @@ int root_switch(char **argv);           /* returns only when it did not switch *
 int mounts_setup(void);
 int modules_start(void);                /* coldplug and Docker's set, in a child */
 int modules_load_early(void);           /* what the next steps need, here and now */
+/* Waits up to timeout_ms until look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
+char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms);
 int modprobe_main(int argc, char **argv);
 int cgroups_setup(void);
 void entropy_wait(void);
 void host_setup(void);
 void net_watch_start(void);             /* log IPv4 addresses as they come (the lease) */
+int net_static_setup(void);             /* ip=: address, route and DNS, before the engine */
+int net_wants_dhcp(void);               /* whether the DHCP container runs */
 void net_lease_deadline(void);          /* warn if none within od.dhcp.timeout */
 int datadisk_setup(void);
 /* enginefs.c: the squashfs that holds the engine's binaries and the bundled image archives */

@@ -10,6 +10,7 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 #include "init.h"
+#include "run.h"
 
 struct config cfg;
 
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
 		warn("cmdline: cannot read /proc/cmdline; using defaults");
 	else
 		cmdline_parse(cmdline, &cfg, report);
+	if (cfg.run)            /* kvm --run: one container, as fast as can be, and no one at the console */
+		cfg.console_shell = cfg.dom0 = 0;
 	log_set_debug(cfg.debug);
 	/* The console is a person's (dom0's shell): kernel chatter (audit, link up) stays in dmesg,
 	 * unless the command line chose a loglevel or asked for debug. */
@@ -75,7 +78,9 @@ int main(int argc, char **argv)
 	entropy_wait();
 	host_setup();
 	net_watch_start();
+	net_static_setup();
 	datadisk_setup();
+	run_setup();
 	console_shell_start();
 	dockerd_start();
 	info("init: boot sequence done, entering the event loop");

@@ -20,6 +20,9 @@ static struct kmod_ctx *ctx;
 /* What the boot itself needs next: the engine image (loop, squashfs), the data disk (ext4) and
  * the power button's input device (button, evdev). */
 static const char *const early[] = { "loop", "squashfs", "ext4", "button", "evdev" };
+/* kvm --run: the port to the host, the container's spec (fw_cfg) and the host's shared directories.
+ * virtio_pci first: these drivers bind to its devices, and it comes only from coldplug. */
+static const char *const early_run[] = { "virtio_pci", "virtio_console", "qemu_fw_cfg", "9pnet_virtio", "9p" };
 
 /* What Docker, its networks and the appliance's own devices need; all optional by nature:
  * a module built into the kernel or absent from it is not an error. Loaded by a child in the
@@ -209,7 +212,15 @@ int modules_load_early(void)
 		else if (r < 0 && r != -ENOENT)
 			warn("modules: %s: %s", early[i], strerror(-r));
 	}
-	info("modules: loop, squashfs, ext4, button, evdev: %d modules loaded in %lld ms", total, (long long)(now_ms() - t0));
+	for (size_t i = 0; cfg.run && i < sizeof early_run / sizeof early_run[0]; i++) {
+		int r = probe(early_run[i], 0);
+		if (r > 0)
+			total += r;
+		else if (r < 0 && r != -ENOENT)
+			warn("modules: %s: %s", early_run[i], strerror(-r));
+	}
+	info("modules: loop, squashfs, ext4, button, evdev%s: %d modules loaded in %lld ms",
+	     cfg.run ? " and those of --run" : "", total, (long long)(now_ms() - t0));
 	return 0;
 }
 

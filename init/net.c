@@ -1,13 +1,15 @@
-/* The network as init sees it: IPv4 addresses appearing on the host's interfaces, learned from
- * rtnetlink in the event loop (the DHCP lease's moment), and a warning when none came in time.
- * init configures nothing here: the DHCP container does. */
+/* The network as init sees it: a static configuration from ip= applied through rtnetlink before
+ * the engine starts; else the DHCP container's job, whose leases init only watches (addresses
+ * appearing on the host's interfaces, in the event loop) and warns about when none came in time. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -73,4 +75,138 @@ void net_lease_deadline(void)
 {
 	if (!have_address && !lease_timer.when)
 		timer_arm(&lease_timer, cfg.dhcp_timeout_ms, no_lease, NULL);
+}
+
+int net_wants_dhcp(void)
+{
+	return cfg.dhcp >= 0 ? cfg.dhcp : cfg.ip.mode == IP_DHCP && !cfg.run;
+}
+
+/* One rtnetlink request, acknowledged (NLM_F_ACK): 0 or -errno from the kernel. */
+static int nl_request(int fd, struct nlmsghdr *h)
+{
+	static unsigned seq;
+	h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_seq = ++seq;
+	if (send(fd, h, h->nlmsg_len, 0) < 0)
+		return -errno;
+	char buf[4096];
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 2000) <= 0)
+			return -ETIMEDOUT;
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		if (n < 0)
+			return -errno;
+		for (struct nlmsghdr *r = (struct nlmsghdr *)buf; NLMSG_OK(r, (size_t)n); r = NLMSG_NEXT(r, n))
+			if (r->nlmsg_seq == seq && r->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+	}
+}
+
+static void nl_attr(struct nlmsghdr *h, unsigned short type, const void *data, unsigned short len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static char *find_netdev(const char *name)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/sys/class/net/%s", name);
+	return access(path, F_OK) == 0 ? strdup(name) : NULL;
+}
+
+static int configure(int fd, unsigned idx)
+{
+	union { struct nlmsghdr h; char b[256]; } m;
+	const struct ipconf *ip = &cfg.ip;
+	int rc;
+
+	memset(&m, 0, sizeof m);
+	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	m.h.nlmsg_type = RTM_NEWLINK;
+	struct ifinfomsg *ifi = NLMSG_DATA(&m.h);
+	ifi->ifi_index = (int)idx;
+	ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+	if ((rc = nl_request(fd, &m.h)) < 0)
+		return rc;
+
+	memset(&m, 0, sizeof m);
+	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+	m.h.nlmsg_type = RTM_NEWADDR;
+	m.h.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	struct ifaddrmsg *ifa = NLMSG_DATA(&m.h);
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)ip->prefix;
+	ifa->ifa_index = idx;
+	nl_attr(&m.h, IFA_LOCAL, &ip->addr, 4);
+	nl_attr(&m.h, IFA_ADDRESS, &ip->addr, 4);
+	uint32_t mask = ip->prefix ? htonl(~0u << (32 - ip->prefix)) : 0, bcast = ip->addr | ~mask;
+	nl_attr(&m.h, IFA_BROADCAST, &bcast, 4);
+	if ((rc = nl_request(fd, &m.h)) < 0)
+		return rc;
+	if (!ip->gw)
+		return 0;
+
+	memset(&m, 0, sizeof m);
+	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	m.h.nlmsg_type = RTM_NEWROUTE;
+	m.h.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	struct rtmsg *rt = NLMSG_DATA(&m.h);
+	rt->rtm_family = AF_INET;
+	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_protocol = RTPROT_STATIC;
+	rt->rtm_scope = RT_SCOPE_UNIVERSE;
+	rt->rtm_type = RTN_UNICAST;
+	nl_attr(&m.h, RTA_GATEWAY, &ip->gw, 4);
+	nl_attr(&m.h, RTA_OIF, &idx, 4);
+	return nl_request(fd, &m.h);
+}
+
+/* The DHCP container would write these; with ip= nobody else will. */
+static void write_resolv(void)
+{
+	char text[256] = "# onlydocker: from ip= on the kernel command line\n", a[INET_ADDRSTRLEN];
+	for (int i = 0; i < cfg.ip.ndns; i++) {
+		size_t l = strlen(text);
+		snprintf(text + l, sizeof text - l, "nameserver %s\n", inet_ntop(AF_INET, &cfg.ip.dns[i], a, sizeof a));
+	}
+	if (write_file("/run/resolvconf/resolv.conf", text) < 0)
+		warn("network: /run/resolvconf/resolv.conf: %s", strerror(errno));
+}
+
+int net_static_setup(void)
+{
+	if (cfg.ip.mode != IP_STATIC)
+		return 0;
+	int64_t t0 = now_ms();
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN] = "no gateway";
+	inet_ntop(AF_INET, &cfg.ip.addr, a, sizeof a);
+	if (cfg.ip.gw)
+		inet_ntop(AF_INET, &cfg.ip.gw, g, sizeof g);
+	/* The NIC's driver loads with coldplug, in the background. */
+	char *dev = wait_device("net", find_netdev, cfg.ip.dev, 10000);
+	if (!dev) {
+		err("network: ip=: no interface %s after 10 s; %s/%d not configured", cfg.ip.dev, a, cfg.ip.prefix);
+		return -ENODEV;
+	}
+	free(dev);
+	unsigned idx = if_nametoindex(cfg.ip.dev);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int rc = fd < 0 ? -errno : idx ? configure(fd, idx) : -ENODEV;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		err("network: ip=: configuring %s with %s/%d via %s: %s", cfg.ip.dev, a, cfg.ip.prefix, g, strerror(-rc));
+		return rc;
+	}
+	write_resolv();
+	have_address = 1;
+	info("network: %s has %s/%d, %s%s (static, from ip=) in %lld ms", cfg.ip.dev, a, cfg.ip.prefix,
+	     cfg.ip.gw ? "via " : "", g, (long long)(now_ms() - t0));
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "engine.h"
 #include "init.h"
+#include "run.h"
 #include "syscont.h"
 
 #define KILL_GRACE_MS 2000
@@ -148,6 +149,7 @@ void (*shutdown_unmount)(void) = unmount_all;
 
 static void finish(void)
 {
+	run_shutdown();         /* kvm --run: the exit status reaches the host before the end */
 	shutdown_unmount();
 	info("shutdown: %s after %lld ms in all", action_name(action), (long long)(now_ms() - t_start));
 	int cmd = action == PA_HALT ? RB_HALT_SYSTEM : action == PA_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF;

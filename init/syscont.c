@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "images.h"
 #include "init.h"
+#include "run.h"
 #include "syscont.h"
 
 #define CALL_MS 30000
@@ -304,16 +305,22 @@ void syscont_engine_up(void)
 {
 	ready = 1;
 	t_up = now_ms();
+	if (cfg.run)
+		run_engine_up();
+	if (!net_wants_dhcp() && !cfg.dom0)
+		return;
 	/* Subscribe before creating anything, so no death goes unseen. */
 	subscribe(NULL);
 	dhcp.failures = dom0.failures = 0;
-	check_image(&dhcp);
+	if (net_wants_dhcp())
+		check_image(&dhcp);
 	check_image(&dom0);
 }
 
 void syscont_engine_down(void)
 {
 	ready = 0;
+	run_engine_down();
 	timer_cancel(&dhcp.retry);
 	timer_cancel(&dom0.retry);
 	timer_cancel(&resubscribe);

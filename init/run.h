@@ -1,0 +1,32 @@
+/* kvm --run inside the appliance: the container's life (run.c) and the port to the host that
+ * carries its streams and its exit status (runport.c). Frame types are kvm's. */
+#ifndef OD_RUN_H
+#define OD_RUN_H
+#include <stddef.h>
+
+enum {
+	RUN_F_STDIN = 0, RUN_F_STDOUT = 1, RUN_F_STDERR = 2,   /* docker's attach stream types */
+	RUN_F_EXIT = 16, RUN_F_ERROR = 17,                      /* to the host */
+	RUN_F_STOP = 16, RUN_F_KILL = 17,                       /* from the host */
+};
+#define RUNPORT_HIGH (1u << 20)     /* queued bytes above which the engine's stream is not read */
+#define RUNPORT_LOW (256u << 10)
+
+struct runport_ops {
+	void (*stdin_data)(const char *data, size_t len);      /* len 0: the host's stdin ended */
+	void (*stop)(const char *signal_name);
+	void (*kill)(void);
+	void (*drained)(void);                                  /* the queue fell below RUNPORT_LOW */
+};
+int runport_open(const struct runport_ops *ops);
+int runport_send(unsigned type, const void *data, size_t len);
+int runport_send_raw(const void *data, size_t len);     /* bytes already framed (the attach stream) */
+size_t runport_pending(void);
+void runport_throttle(int on);          /* stop reading the host's frames while stdin backs up */
+int runport_flush(int timeout_ms);      /* blocking, bounded: for the way out */
+
+void run_setup(void);                   /* boot: the spec, the port, the shared directories */
+void run_engine_up(void);
+void run_engine_down(void);
+void run_shutdown(void);                /* the machine is going down: the status must reach the host */
+#endif

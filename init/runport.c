@@ -1,0 +1,236 @@
+/* kvm --run's line to the host: the virtio-serial port org.onlydocker.run, framed both ways as
+ * docker frames its attach stream (type, three zero bytes, a 32-bit big-endian length), so the
+ * container's stdout and stderr frames pass through as the engine sent them. Output is queued and
+ * written as the port takes it; what the host sends is handed to run.c frame by frame. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "init.h"
+#include "run.h"
+
+#define PORT_NAME "org.onlydocker.run"      /* kvm's RUN_PORT */
+#define PORTS "/sys/class/virtio-ports"
+#define FRAME_MAX (64u << 10)               /* kvm sends stdin in reads of at most this */
+
+static int fd = -1;
+static struct watch port_watch;
+static const struct runport_ops *ops;
+static char *out;
+static size_t out_len, out_cap, out_off;
+static unsigned char in[8 + FRAME_MAX];
+static size_t in_len;
+static int throttled;
+
+/* /dev/vportNpM of the port whose name the host gave, or NULL. */
+static char *find_port(const char *name)
+{
+	DIR *d = opendir(PORTS);
+	struct dirent *e;
+	char *found = NULL;
+	while (d && !found && (e = readdir(d))) {
+		char path[300], got[64];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, PORTS "/%s/name", e->d_name);
+		if (read_file(path, got, sizeof got) > 0 && !strcmp(got, name) && asprintf(&found, "/dev/%s", e->d_name) < 0)
+			found = NULL;
+	}
+	if (d)
+		closedir(d);
+	if (found && access(found, F_OK) < 0) {     /* devtmpfs may lag the name by a moment */
+		free(found);
+		found = NULL;
+	}
+	return found;
+}
+
+static void hang_up(const char *why);
+
+static void update_events(void)
+{
+	if (fd >= 0)
+		port_watch.events = (short)((throttled ? 0 : POLLIN) | (out_len > out_off ? POLLOUT : 0));
+}
+
+static void flush_some(void)
+{
+	if (fd < 0)
+		return;
+	while (out_off < out_len) {
+		ssize_t n = write(fd, out + out_off, out_len - out_off);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				hang_up(strerror(errno));
+			return;
+		}
+		out_off += (size_t)n;
+	}
+	if (out_off == out_len)
+		out_off = out_len = 0;
+	else if (out_off > (1u << 20)) {        /* keep the queue from creeping forward for ever */
+		memmove(out, out + out_off, out_len - out_off);
+		out_len -= out_off;
+		out_off = 0;
+	}
+	update_events();
+	if (ops && runport_pending() < RUNPORT_LOW)
+		ops->drained();
+}
+
+static void deliver(unsigned type, const unsigned char *data, size_t len)
+{
+	switch (type) {
+	case RUN_F_STDIN:
+		ops->stdin_data((const char *)data, len);       /* len 0: end of input */
+		break;
+	case RUN_F_STOP: {
+		char sig[32];
+		snprintf(sig, sizeof sig, "%.*s", (int)(len < sizeof sig ? len : sizeof sig - 1), (const char *)data);
+		ops->stop(sig[0] ? sig : "SIGTERM");
+		break;
+	}
+	case RUN_F_KILL:
+		ops->kill();
+		break;
+	default:
+		warn("run: unknown frame type %u from the host, ignored", type);
+	}
+}
+
+/* The host end is gone (kvm ended, and QEMU with it) or out of step: nothing more to say to it. */
+static void hang_up(const char *why)
+{
+	warn("run: %s; the line to the host is closed", why);
+	watch_del(&port_watch);
+	close(fd);
+	fd = -1;
+	out_len = out_off = in_len = 0;
+}
+
+static void on_port(int f, short rev, void *arg)
+{
+	(void)arg;
+	if (rev & POLLOUT)
+		flush_some();
+	if (fd < 0)
+		return;
+	if ((rev & (POLLHUP | POLLERR)) && !(rev & POLLIN)) {
+		hang_up("the host closed its end of the port");
+		return;
+	}
+	if (!(rev & POLLIN) || throttled)
+		return;
+	ssize_t n = read(f, in + in_len, sizeof in - in_len);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			hang_up(n == 0 ? "the host closed its end of the port" : strerror(errno));
+		return;
+	}
+	in_len += (size_t)n;
+	size_t at = 0;
+	while (in_len - at >= 8) {
+		unsigned type = in[at];
+		size_t len = (size_t)in[at + 4] << 24 | (size_t)in[at + 5] << 16 | (size_t)in[at + 6] << 8 | in[at + 7];
+		if (len > FRAME_MAX) {
+			err("run: a frame of %zu bytes from the host (at most %u)", len, FRAME_MAX);
+			hang_up("the port is out of step");
+			return;
+		}
+		if (in_len - at < 8 + len)
+			break;
+		deliver(type, in + at + 8, len);
+		at += 8 + len;
+	}
+	memmove(in, in + at, in_len - at);
+	in_len -= at;
+}
+
+static int queue(const void *data, size_t len)
+{
+	if (out_len + len > out_cap) {
+		size_t cap = out_cap ? out_cap : 65536;
+		while (cap < out_len + len)
+			cap *= 2;
+		char *p = realloc(out, cap);
+		if (!p) {
+			err("run: queueing %zu bytes for the host: %s", len, strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		out = p;
+		out_cap = cap;
+	}
+	memcpy(out + out_len, data, len);
+	out_len += len;
+	return 0;
+}
+
+int runport_send(unsigned type, const void *data, size_t len)
+{
+	unsigned char h[8] = { (unsigned char)type, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+			       (unsigned char)(len >> 8), (unsigned char)len };
+	if (fd < 0)
+		return -ENOTCONN;
+	int rc = queue(h, sizeof h);
+	if (!rc && len)
+		rc = queue(data, len);
+	flush_some();
+	return rc;
+}
+
+int runport_send_raw(const void *data, size_t len)
+{
+	if (fd < 0)
+		return -ENOTCONN;
+	int rc = queue(data, len);
+	flush_some();
+	return rc;
+}
+
+size_t runport_pending(void)
+{
+	return out_len - out_off;
+}
+
+void runport_throttle(int on)
+{
+	throttled = on;
+	update_events();
+}
+
+int runport_flush(int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+	while (fd >= 0 && runport_pending() && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			break;
+		flush_some();
+	}
+	return runport_pending() ? -ETIMEDOUT : 0;
+}
+
+int runport_open(const struct runport_ops *o)
+{
+	char *dev = wait_device("virtio-ports", find_port, PORT_NAME, 10000);
+	if (!dev) {
+		err("run: no virtio-serial port named " PORT_NAME " after 10 s: was this machine started by kvm --run?");
+		return -ENODEV;
+	}
+	fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		err("run: opening %s: %s", dev, strerror(e));
+		free(dev);
+		return -e;
+	}
+	ops = o;
+	watch_add(&port_watch, fd, POLLIN, on_port, NULL);
+	info("run: %s is the line to the host", dev);
+	free(dev);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* Waiting for a device: the kernel's uevents wake a lookup until it finds what it looks for, within
+ * a bound. Drivers load in the background (modules_start), so the disk, the NIC or the --run port
+ * may appear a moment after init first looks for them. */
+#define _GNU_SOURCE
+#include <linux/netlink.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "init.h"
+
+/* Waits until look(arg) finds something, woken by the kernel's uevents of that subsystem, within
+ * timeout_ms: a device's driver may still be loading in the background (modules_start). */
+char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms)
+{
+	char *dev = look(arg);
+	if (dev || timeout_ms <= 0)
+		return dev;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(s);
+		s = -1;
+	}
+	int64_t end = now_ms() + timeout_ms;
+	char want[64];
+	snprintf(want, sizeof want, "SUBSYSTEM=%s", subsystem);
+	/* Close the race with a device that appeared between the first look and the bind. */
+	dev = look(arg);
+	while (!dev && now_ms() < end) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		int left = (int)(end - now_ms());
+		if (s < 0 || poll(&p, 1, left > 0 ? left : 0) <= 0)
+			break;
+		char buf[4096];
+		int hit = 0;
+		ssize_t n;
+		while ((n = recv(s, buf, sizeof buf - 1, 0)) > 0) {
+			buf[n] = 0;
+			for (char *q = buf; q < buf + n; q += strlen(q) + 1)
+				if (!strcmp(q, want))
+					hit = 1;
+		}
+		if (hit)
+			dev = look(arg);
+	}
+	if (s >= 0)
+		close(s);
+	return dev;
+}
