@@ -250,16 +250,13 @@ int ipconf_parse(const char *value, struct ipconf *ip, char *why, size_t whylen)
 		ip->mode = IP_DHCP;
 		return 0;
 	}
-	for (char *p = buf; n < 10; n++) {
-		f[n] = p;
-		p = strchr(p, ':');
-		if (!p) {
-			n++;
-			break;
-		}
-		*p++ = 0;
+	char *p = buf;
+	while (p && n < 10) {
+		f[n++] = p;
+		if ((p = strchr(p, ':')))
+			*p++ = 0;
 	}
-	if (n == 10 && strchr(f[9], ':'))
+	if (p)
 		BAD("more than 10 fields");
 	const char *autoconf = n > 6 ? f[6] : "";
 	if (!strcmp(autoconf, "dhcp") || !strcmp(autoconf, "on") || !strcmp(autoconf, "any") || !strcmp(autoconf, "bootp")) {

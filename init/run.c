@@ -1,6 +1,6 @@
 /* kvm --run inside the appliance: the container's spec from QEMU's fw_cfg and the host's shared
  * directories mounted at boot; then, through the engine, the image (already there, loaded from the
- * host's archive, or pulled), the container created, attached, waited for and started, its streams
+ * host's archive, or pulled), the container created, attached, waited for and run.started, its streams
  * relayed over the run port, the host's stop requests honoured, and its exit status reported
  * before the machine powers off. */
 #define _GNU_SOURCE
@@ -21,27 +21,14 @@
 
 #define SPEC_PATH "/sys/firmware/qemu_fw_cfg/by_name/opt/org.onlydocker/run/raw"   /* kvm's RUN_FWCFG */
 #define SHARE_DIR "/run/onlydocker/share"                                            /* kvm's share() */
-#define CALL_MS 30000
 #define LOAD_MS 300000
 #define PULL_MS 600000
-#define DRAIN_MS 5000           /* after the exit, how long the rest of its output may take */
-#define EXIT_OWN 125            /* docker run's status when the failure is not the container's */
 
-enum rst { R_OFF, R_BOOT, R_IMAGE, R_CREATE, R_RUN, R_FINISH, R_DONE };
-static enum rst state = R_OFF;
+struct run_ctx run = { .code = -1 };
 static cJSON *spec;
 static const char *image;
-static char id[80], pull_error[512];
-static int code = -1, reported, stop_sig, killed, started;
-static int attach_fd = -1, attach_eof;
-static struct watch attach_watch;
-static struct timer drain_timer;
-static struct ereq *waiter;
-static char *in_q;              /* the host's stdin on its way to the container */
-static size_t in_len, in_cap;
-static int in_eof, in_closed;
-static unsigned char hdr[8];    /* where the attach stream is in its frames (see on_attach) */
-static size_t hdr_have, payload_left;
+static char pull_error[512];
+static int reported;
 
 static const char *str(const char *key)
 {
@@ -55,10 +42,9 @@ static int flag(const char *key)
 }
 
 static void report(int status);
-static void finish(void);
 
 /* Something kept the container from running: say why, here and to the host, and wrap up. */
-static void __attribute__((format(printf, 2, 3))) fail(int status, const char *fmt, ...)
+void run_fail(int status, const char *fmt, ...)
 {
 	char msg[700];
 	va_list ap;
@@ -67,9 +53,9 @@ static void __attribute__((format(printf, 2, 3))) fail(int status, const char *f
 	va_end(ap);
 	err("run: %s", msg);
 	runport_send(RUN_F_ERROR, msg, strlen(msg));
-	if (code < 0)
-		code = status;
-	finish();
+	if (run.code < 0)
+		run.code = status;
+	run_finish();
 }
 
 /* ---- the way out: commit, remove, report, power off ---- */
@@ -80,7 +66,7 @@ static void report(int status)
 	if (reported)
 		return;
 	reported = 1;
-	state = R_DONE;
+	run.state = R_DONE;
 	int n = snprintf(text, sizeof text, "%d", status);
 	runport_send(RUN_F_EXIT, text, (size_t)n);
 	info("run: exit status %d reported to the host; powering off", status);
@@ -91,20 +77,20 @@ static void removed(struct ereq *r, int status, const char *body, size_t len, vo
 {
 	(void)r; (void)len; (void)arg;
 	if (status != 204 && status != 404)
-		warn("run: removing container %.12s: %d %s", id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		warn("run: removing container %.12s: %d %s", run.id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
 	else
-		info("run: container %.12s removed (--rm)", id);
-	report(code);
+		info("run: container %.12s removed (--rm)", run.id);
+	report(run.code);
 }
 
 static void remove_or_report(void)
 {
 	char path[160];
-	if (!id[0] || !flag("rm")) {
-		report(code);
+	if (!run.id[0] || !flag("rm")) {
+		report(run.code);
 		return;
 	}
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s?v=1&force=1", id);
+	snprintf(path, sizeof path, ENGINE_API "/containers/%s?v=1&force=1", run.id);
 	engine_call("DELETE", path, NULL, -1, CALL_MS, removed, NULL, NULL);
 }
 
@@ -121,43 +107,22 @@ static void committed(struct ereq *r, int status, const char *body, size_t len, 
 			 status < 0 ? strerror(-status) : engine_errmsg(body));
 		err("run: %s", msg);
 		runport_send(RUN_F_ERROR, msg, strlen(msg));
-		code = EXIT_OWN;
+		run.code = EXIT_OWN;
 	}
 	cJSON_Delete(j);
 	remove_or_report();
 }
 
-static void close_attach(void)
-{
-	if (attach_fd < 0)
-		return;
-	/* A frame cut short would leave the host out of step: complete it with zeros. */
-	static const char zeros[4096];
-	if (hdr_have)
-		runport_send_raw(zeros, 8 - hdr_have);
-	while (payload_left) {
-		size_t k = payload_left < sizeof zeros ? payload_left : sizeof zeros;
-		runport_send_raw(zeros, k);
-		payload_left -= k;
-	}
-	hdr_have = 0;
-	watch_del(&attach_watch);
-	close(attach_fd);
-	attach_fd = -1;
-}
-
 /* The exit status is known and the output is out (or has had its time): the rest of the way. */
-static void finish(void)
+void run_finish(void)
 {
 	char path[400];
-	if (state >= R_FINISH)
+	if (run.state >= R_FINISH)
 		return;
-	state = R_FINISH;
-	timer_cancel(&drain_timer);
-	engine_cancel(waiter);
-	close_attach();
+	run.state = R_FINISH;
+	runstream_end();
 	const char *commit = str("commit");
-	if (commit && id[0] && code == 0) {
+	if (commit && run.id[0] && run.code == 0) {
 		char repo[256], *tag;
 		snprintf(repo, sizeof repo, "%s", commit);
 		tag = strrchr(repo, ':');
@@ -165,216 +130,13 @@ static void finish(void)
 			*tag++ = 0;
 		else
 			tag = "latest";
-		snprintf(path, sizeof path, ENGINE_API "/commit?container=%s&repo=%s&tag=%s", id, repo, tag);
+		snprintf(path, sizeof path, ENGINE_API "/commit?container=%s&repo=%s&tag=%s", run.id, repo, tag);
 		engine_call("POST", path, "{}", -1, LOAD_MS, committed, NULL, NULL);
 		return;
 	}
-	if (commit && code != 0)
-		info("run: not committed: the container exited with %d", code);
+	if (commit && run.code != 0)
+		info("run: not committed: the container exited with %d", run.code);
 	remove_or_report();
-}
-
-static void maybe_finish(void)
-{
-	if (code < 0 || state != R_RUN)
-		return;
-	if (attach_eof || attach_fd < 0)
-		finish();
-	else if (!drain_timer.when)
-		timer_arm(&drain_timer, DRAIN_MS, (void (*)(void *))finish, NULL);
-}
-
-/* ---- the container running: its streams and its end ---- */
-
-static void inspected(struct ereq *r, int status, const char *body, size_t len, void *arg)
-{
-	(void)r; (void)len; (void)arg;
-	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "State");
-	const cJSON *running = cJSON_GetObjectItemCaseSensitive(st, "Running");
-	const cJSON *ec = cJSON_GetObjectItemCaseSensitive(st, "ExitCode");
-	/* Its streams closed but it runs on: the wait will tell. */
-	if (cJSON_IsFalse(running) && cJSON_IsNumber(ec) && code < 0) {
-		code = ec->valueint;
-		info("run: container %.12s exited with %d", id, code);
-	}
-	cJSON_Delete(j);
-	maybe_finish();
-}
-
-/* The attach stream: docker's frames, passed to the host whole. Tracking where each frame ends
- * lets a stream that is cut short be completed, so the host's reader never loses its step. */
-static void forward(const char *buf, size_t n)
-{
-	runport_send_raw(buf, n);
-	for (size_t at = 0; at < n;) {
-		if (payload_left) {
-			size_t k = n - at < payload_left ? n - at : payload_left;
-			payload_left -= k;
-			at += k;
-			continue;
-		}
-		hdr[hdr_have++] = (unsigned char)buf[at++];
-		if (hdr_have == 8) {
-			payload_left = (size_t)hdr[4] << 24 | (size_t)hdr[5] << 16 | (size_t)hdr[6] << 8 | hdr[7];
-			hdr_have = 0;
-		}
-	}
-}
-
-static void on_attach(int fd, short rev, void *arg)
-{
-	(void)rev; (void)arg;
-	char buf[65536];
-	ssize_t n = read(fd, buf, sizeof buf);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		attach_eof = 1;
-		close_attach();
-		char path[160];
-		snprintf(path, sizeof path, ENGINE_API "/containers/%s/json", id);
-		engine_call("GET", path, NULL, -1, CALL_MS, inspected, NULL, NULL);
-		return;
-	}
-	forward(buf, (size_t)n);
-	if (runport_pending() > RUNPORT_HIGH)
-		attach_watch.events = 0;        /* the host is behind: let the engine wait */
-	else
-		attach_watch.events = POLLIN | (in_len ? POLLOUT : 0);
-}
-
-static void stdin_flush(void)
-{
-	while (attach_fd >= 0 && in_len) {
-		ssize_t n = send(attach_fd, in_q, in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				warn("run: the container's stdin: %s", strerror(errno));
-				in_len = 0;
-			}
-			break;
-		}
-		memmove(in_q, in_q + n, in_len - (size_t)n);
-		in_len -= (size_t)n;
-	}
-	if (attach_fd >= 0 && !in_len && in_eof && !in_closed) {
-		shutdown(attach_fd, SHUT_WR);   /* the engine closes the container's stdin (StdinOnce) */
-		in_closed = 1;
-	}
-	runport_throttle(in_len > RUNPORT_HIGH);
-	if (attach_fd >= 0 && attach_watch.events)
-		attach_watch.events = POLLIN | (in_len ? POLLOUT : 0);
-}
-
-static void on_attach_io(int fd, short rev, void *arg)
-{
-	if (rev & POLLOUT)
-		stdin_flush();
-	if (rev & (POLLIN | POLLHUP | POLLERR))
-		on_attach(fd, rev, arg);
-}
-
-static void host_stdin(const char *data, size_t len)
-{
-	if (!flag("interactive"))
-		return;
-	if (!len) {
-		in_eof = 1;
-	} else {
-		if (in_len + len > in_cap) {
-			size_t cap = in_cap ? in_cap * 2 : 65536;
-			while (cap < in_len + len)
-				cap *= 2;
-			char *p = realloc(in_q, cap);
-			if (!p) {
-				err("run: the container's stdin: %s; input dropped", strerror(ENOMEM));
-				return;
-			}
-			in_q = p;
-			in_cap = cap;
-		}
-		memcpy(in_q + in_len, data, len);
-		in_len += len;
-	}
-	stdin_flush();
-}
-
-static void port_drained(void)
-{
-	if (attach_fd >= 0 && !attach_watch.events)
-		attach_watch.events = POLLIN | (in_len ? POLLOUT : 0);
-}
-
-static void waited(struct ereq *r, int status, const char *body, size_t len, void *arg)
-{
-	(void)r; (void)len; (void)arg;
-	waiter = NULL;
-	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
-	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(j, "StatusCode");
-	if (cJSON_IsNumber(sc)) {
-		if (code < 0)
-			info("run: container %.12s exited with %d", id, sc->valueint);
-		code = sc->valueint;
-	} else if (status != -ECANCELED && state == R_RUN && code < 0) {
-		warn("run: waiting for container %.12s: %d %s", id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
-	}
-	cJSON_Delete(j);
-	maybe_finish();
-}
-
-/* docker run's statuses for a command that cannot run: 127 not found, 126 not executable. */
-static int start_status(const char *msg)
-{
-	if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory"))
-		return 127;
-	if (strstr(msg, "permission denied"))
-		return 126;
-	return EXIT_OWN;
-}
-
-static void started_cb(struct ereq *r, int status, const char *body, size_t len, void *arg)
-{
-	(void)r; (void)len; (void)arg;
-	if (status != 204 && status != 304) {
-		const char *m = status < 0 ? strerror(-status) : engine_errmsg(body);
-		fail(status < 0 ? EXIT_OWN : start_status(m), "starting the container: %s", m);
-		return;
-	}
-	started = 1;
-	info("run: container %.12s started", id);
-	if (killed || stop_sig) {       /* asked while it was starting */
-		char path[160];
-		snprintf(path, sizeof path, ENGINE_API "/containers/%s/%s", id, killed ? "kill" : "stop");
-		engine_call("POST", path, NULL, -1, CALL_MS * 4, NULL, NULL, NULL);
-	}
-}
-
-static void attached(struct ereq *r, int status, const char *body, size_t len, void *arg)
-{
-	(void)arg;
-	char path[200];
-	if (status != 101) {
-		fail(EXIT_OWN, "attaching to the container: %d %s", status, status < 0 ? strerror(-status) : engine_errmsg(body));
-		return;
-	}
-	attach_fd = engine_take_fd(r);
-	if (attach_fd < 0) {
-		fail(EXIT_OWN, "attaching to the container: no connection to take over");
-		return;
-	}
-	watch_add(&attach_watch, attach_fd, POLLIN, on_attach_io, NULL);
-	if (body && len)                /* the stream's first bytes came with the answer */
-		forward(body, len);
-	state = R_RUN;
-	/* Waiting before starting, so a container that ends at once cannot be missed; the inspect
-	 * after its streams close covers a wait that reached the engine late. No deadline: the
-	 * container may run for as long as it likes. */
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s/wait?condition=next-exit", id);
-	waiter = engine_call("POST", path, NULL, -1, 0, waited, NULL, NULL);
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s/start", id);
-	engine_call("POST", path, NULL, -1, CALL_MS, started_cb, NULL, NULL);
-	stdin_flush();
 }
 
 /* ---- before it runs: the image and the container ---- */
@@ -434,9 +196,9 @@ static char *create_json(void)
 /* A stop asked for before the container ran: nothing to stop, only to say so. */
 static int stopped_early(void)
 {
-	if (!stop_sig && !killed)
+	if (!run.stop_sig && !run.killed)
 		return 0;
-	fail(killed ? 137 : 128 + stop_sig, "stopped before the container started");
+	run_fail(run.killed ? 137 : 128 + run.stop_sig, "stopped before the container run.started");
 	return 1;
 }
 
@@ -446,23 +208,20 @@ static void created(struct ereq *r, int status, const char *body, size_t len, vo
 	cJSON *j = status == 201 ? cJSON_Parse(body) : NULL;
 	const cJSON *cid = cJSON_GetObjectItemCaseSensitive(j, "Id");
 	if (cJSON_IsString(cid))
-		snprintf(id, sizeof id, "%s", cid->valuestring);
+		snprintf(run.id, sizeof run.id, "%s", cid->valuestring);
 	cJSON_Delete(j);
-	if (!id[0]) {
+	if (!run.id[0]) {
 		if (status == 409)
-			fail(EXIT_OWN, "--name %s: a container of that name is on the data disk already; remove it or choose "
+			run_fail(EXIT_OWN, "--name %s: a container of that name is on the data disk already; remove it or choose "
 			     "another name", str("name"));
 		else
-			fail(EXIT_OWN, "creating the container: %d %s", status, status < 0 ? strerror(-status) : engine_errmsg(body));
+			run_fail(EXIT_OWN, "creating the container: %d %s", status, status < 0 ? strerror(-status) : engine_errmsg(body));
 		return;
 	}
-	info("run: container %.12s created from %s", id, image);
+	info("run: container %.12s created from %s", run.id, image);
 	if (stopped_early())
 		return;
-	char path[200];
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s/attach?stream=1&stdout=1&stderr=1%s", id,
-		 flag("interactive") ? "&stdin=1" : "");
-	engine_hijack("POST", path, CALL_MS, attached, NULL);
+	runstream_attach();
 }
 
 static void create(void)
@@ -470,7 +229,7 @@ static void create(void)
 	char path[160] = ENGINE_API "/containers/create";
 	if (stopped_early())
 		return;
-	state = R_CREATE;
+	run.state = R_CREATE;
 	if (str("name"))
 		snprintf(path, sizeof path, ENGINE_API "/containers/create?name=%s", str("name"));
 	char *json = create_json();
@@ -499,7 +258,7 @@ static void pulled(struct ereq *r, int status, const char *body, size_t len, voi
 {
 	(void)r; (void)len; (void)arg;
 	if (status != 200 || pull_error[0])
-		fail(EXIT_OWN, "image %s: not on the data disk, and pulling it failed: %s", image,
+		run_fail(EXIT_OWN, "image %s: not on the data disk, and pulling it failed: %s", image,
 		     pull_error[0] ? pull_error : status < 0 ? strerror(-status) : engine_errmsg(body));
 	else
 		check_image(1);
@@ -514,11 +273,11 @@ static void image_checked(struct ereq *r, int status, const char *body, size_t l
 		return;
 	}
 	if (status != 404 || after_pull) {
-		fail(EXIT_OWN, "image %s: %d %s", image, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		run_fail(EXIT_OWN, "image %s: %d %s", image, status, status < 0 ? strerror(-status) : engine_errmsg(body));
 		return;
 	}
 	if (!flag("pull")) {
-		fail(EXIT_OWN, "image %s is not on the data disk%s, and pulling is off (it needs kvm --net user)", image,
+		run_fail(EXIT_OWN, "image %s is not on the data disk%s, and pulling is off (it needs kvm --net user)", image,
 		     str("image_tar") ? " nor in the --image-tar archive" : "");
 		return;
 	}
@@ -543,7 +302,7 @@ static void loaded(struct ereq *r, int status, const char *body, size_t len, voi
 	(void)r; (void)len; (void)arg;
 	/* The load answers 200 and reports a bad archive inside its JSON stream. */
 	if (status != 200 || (body && strstr(body, "\"errorDetail\""))) {
-		fail(EXIT_OWN, "--image-tar: loading %s: %d %s", str("image_tar"), status,
+		run_fail(EXIT_OWN, "--image-tar: loading %s: %d %s", str("image_tar"), status,
 		     status < 0 ? strerror(-status) : engine_errmsg(body));
 		return;
 	}
@@ -554,9 +313,9 @@ static void loaded(struct ereq *r, int status, const char *body, size_t len, voi
 
 void run_engine_up(void)
 {
-	if (state != R_BOOT)
+	if (run.state != R_BOOT)
 		return;
-	state = R_IMAGE;
+	run.state = R_IMAGE;
 	if (stopped_early())
 		return;
 	const char *tar = str("image_tar");
@@ -566,7 +325,7 @@ void run_engine_up(void)
 	}
 	int fd = open(tar, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fail(EXIT_OWN, "--image-tar: %s: %s", tar, strerror(errno));
+		run_fail(EXIT_OWN, "--image-tar: %s: %s", tar, strerror(errno));
 		return;
 	}
 	engine_call("POST", ENGINE_API "/images/load?quiet=1", NULL, fd, LOAD_MS, loaded, NULL, NULL);
@@ -574,8 +333,8 @@ void run_engine_up(void)
 
 void run_engine_down(void)
 {
-	if (state > R_BOOT && state < R_FINISH)
-		fail(EXIT_OWN, "the engine stopped while the container %s", started ? "ran" : "was being prepared");
+	if (run.state > R_BOOT && run.state < R_FINISH)
+		run_fail(EXIT_OWN, "the engine stopped while the container %s", run.started ? "ran" : "was being prepared");
 }
 
 /* ---- requests from the host ---- */
@@ -592,15 +351,15 @@ static int signal_number(const char *name)
 static void host_stop(const char *sig)
 {
 	char path[160];
-	if (stop_sig || state >= R_FINISH)
+	if (run.stop_sig || run.state >= R_FINISH)
 		return;
-	stop_sig = signal_number(sig);
+	run.stop_sig = signal_number(sig);
 	info("run: the host asks to stop (%s)", sig);
-	if (state == R_RUN && started) {
+	if (run.state == R_RUN && run.started) {
 		/* docker stop: the image's stop signal, then SIGKILL after its stop timeout. */
-		snprintf(path, sizeof path, ENGINE_API "/containers/%s/stop", id);
+		snprintf(path, sizeof path, ENGINE_API "/containers/%s/stop", run.id);
 		engine_call("POST", path, NULL, -1, CALL_MS * 4, NULL, NULL, NULL);
-	} else if (state == R_BOOT && !syscont_engine_ready()) {
+	} else if (run.state == R_BOOT && !syscont_engine_ready()) {
 		stopped_early();
 	}
 }
@@ -608,20 +367,20 @@ static void host_stop(const char *sig)
 static void host_kill(void)
 {
 	char path[160];
-	if (killed || state >= R_FINISH)
+	if (run.killed || run.state >= R_FINISH)
 		return;
-	killed = 1;
+	run.killed = 1;
 	info("run: the host asks to kill the container");
-	if (state == R_RUN && started) {
-		snprintf(path, sizeof path, ENGINE_API "/containers/%s/kill", id);
+	if (run.state == R_RUN && run.started) {
+		snprintf(path, sizeof path, ENGINE_API "/containers/%s/kill", run.id);
 		engine_call("POST", path, NULL, -1, CALL_MS, NULL, NULL, NULL);
-	} else if (state == R_BOOT || state == R_IMAGE) {
+	} else if (run.state == R_BOOT || run.state == R_IMAGE) {
 		stopped_early();
 	}
 }
 
 static const struct runport_ops ops = {
-	.stdin_data = host_stdin, .stop = host_stop, .kill = host_kill, .drained = port_drained,
+	.stdin_data = runstream_stdin, .stop = host_stop, .kill = host_kill, .drained = runstream_drained,
 };
 
 /* ---- boot and shutdown ---- */
@@ -633,7 +392,7 @@ static int mount_shares(void)
 		const cJSON *tag = cJSON_GetObjectItemCaseSensitive(s, "tag");
 		char path[128];
 		if (!cJSON_IsString(tag) || strlen(tag->valuestring) > 31 || strchr(tag->valuestring, '/')) {
-			fail(EXIT_OWN, "the spec's shares are malformed");
+			run_fail(EXIT_OWN, "the spec's shares are malformed");
 			return -EINVAL;
 		}
 		snprintf(path, sizeof path, SHARE_DIR "/%s", tag->valuestring);
@@ -642,7 +401,7 @@ static int mount_shares(void)
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "readonly")))
 			fl |= MS_RDONLY;
 		if (mount(tag->valuestring, path, "9p", fl, "trans=virtio,version=9p2000.L,msize=262144") < 0) {
-			fail(EXIT_OWN, "mounting the host's directory %s (9p): %s", tag->valuestring, strerror(errno));
+			run_fail(EXIT_OWN, "mounting the host's directory %s (9p): %s", tag->valuestring, strerror(errno));
 			return -errno;
 		}
 	}
@@ -654,21 +413,22 @@ void run_setup(void)
 	static char text[65536];
 	if (!cfg.run)
 		return;
-	state = R_BOOT;
+	run.state = R_BOOT;
 	if (runport_open(&ops) < 0) {
-		code = EXIT_OWN;
+		run.code = EXIT_OWN;
 		shutdown_request(PA_POWEROFF, "kvm --run: no line to the host");
 		return;
 	}
 	int n = read_file(SPEC_PATH, text, sizeof text);
 	if (n <= 0) {
-		fail(EXIT_OWN, "the container's spec (%s): %s", SPEC_PATH, n < 0 ? strerror(-n) : "empty");
+		run_fail(EXIT_OWN, "the container's spec (%s): %s", SPEC_PATH, n < 0 ? strerror(-n) : "empty");
 		return;
 	}
 	spec = cJSON_Parse(text);
 	image = str("image");
+	run.interactive = flag("interactive");
 	if (!image || strpbrk(image, " ?&#%\"\\")) {
-		fail(EXIT_OWN, "the container's spec has no usable image: %.80s", text);
+		run_fail(EXIT_OWN, "the container's spec has no usable image: %.80s", text);
 		return;
 	}
 	if (mount_shares() < 0)
@@ -678,17 +438,17 @@ void run_setup(void)
 
 void run_shutdown(void)
 {
-	if (state == R_OFF)
+	if (run.state == R_OFF)
 		return;
 	if (!reported) {
-		if (code < 0) {
+		if (run.code < 0) {
 			static const char msg[] = "the appliance shut down before the container ended";
 			err("run: %s", msg);
 			runport_send(RUN_F_ERROR, msg, sizeof msg - 1);
 		}
 		reported = 1;
 		char text[16];
-		int k = snprintf(text, sizeof text, "%d", code < 0 ? EXIT_OWN : code);
+		int k = snprintf(text, sizeof text, "%d", run.code < 0 ? EXIT_OWN : run.code);
 		runport_send(RUN_F_EXIT, text, (size_t)k);
 	}
 	if (runport_flush(3000) < 0)

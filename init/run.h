@@ -25,6 +25,23 @@ size_t runport_pending(void);
 void runport_throttle(int on);          /* stop reading the host's frames while stdin backs up */
 int runport_flush(int timeout_ms);      /* blocking, bounded: for the way out */
 
+/* run.c and runstream.c: the container's state, and the steps each calls of the other */
+#define CALL_MS 30000           /* an engine call's deadline */
+#define EXIT_OWN 125            /* docker run's status when the failure is not the container's */
+enum rst { R_OFF, R_BOOT, R_IMAGE, R_CREATE, R_RUN, R_FINISH, R_DONE };
+extern struct run_ctx {
+	enum rst state;
+	char id[80];
+	int code;                       /* the exit status, -1 until known */
+	int started, stop_sig, killed, interactive;
+} run;
+void run_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void run_finish(void);                  /* run.c: commit, remove, report, power off */
+void runstream_attach(void);            /* runstream.c: attach, wait and start */
+void runstream_end(void);
+void runstream_stdin(const char *data, size_t len);
+void runstream_drained(void);
+
 void run_setup(void);                   /* boot: the spec, the port, the shared directories */
 void run_engine_up(void);
 void run_engine_down(void);

@@ -1,5 +1,6 @@
 /* The fake engine: a blocking, forked server (test code, not PID 1 code) answering by path:
  * /_ping /echo /cl /eof /chunked /err404 /hang /garbage /close /big /slow?ms=N&id=K /upload /reject
+ * /attach (a hijack: 101, a stdout frame, then what the client sent back as a stderr frame)
  * /v1.41/events?filters=... ("hold": stay open after the events, "fail": a 500, "junk": a line that is
  * not JSON, "long": an endless line). */
 #define _GNU_SOURCE
@@ -82,7 +83,7 @@ static const char *header(const char *head, const char *name, char *out, size_t 
 static void serve(int c)
 {
 	static char buf[1 << 16], body[1 << 12], out[1 << 13];
-	char method[16], path[1024], ctype[128], host[64], conn[64], clen[32];
+	char method[16], path[1024], ctype[128], host[64], conn[64], clen[32], upgrade[32];
 	size_t have = 0, hlen;
 	char *end;
 
@@ -102,6 +103,7 @@ static void serve(int c)
 	header(buf, "Content-Type", ctype, sizeof ctype);
 	header(buf, "Host", host, sizeof host);
 	header(buf, "Connection", conn, sizeof conn);
+	header(buf, "Upgrade", upgrade, sizeof upgrade);
 	long long want = atoll(header(buf, "Content-Length", clen, sizeof clen));
 
 	if (!strcmp(path, "/reject")) {
@@ -126,7 +128,23 @@ static void serve(int c)
 	}
 	body[kept] = 0;
 
-	if (!strcmp(path, "/_ping")) {
+	if (!strcmp(path, "/attach")) {
+		if (strcmp(upgrade, "tcp") || strcmp(conn, "Upgrade")) {
+			reply(c, "400 Bad Request", "{\"message\":\"not an upgrade\"}\n");
+			_exit(0);
+		}
+		/* The answer and the stream's first frame in one write, as dockerd may send them. */
+		static const char head[] = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+					   "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n\1\0\0\0\0\0\0\5hello";
+		put(c, head, sizeof head - 1);
+		size_t n = 0;
+		ssize_t k;
+		while ((k = read(c, out + 8 + n, sizeof out - 8 - n)) > 0)   /* until the client's half-close */
+			n += (size_t)k;
+		memcpy(out, "\2\0\0\0", 4);
+		out[4] = (char)(n >> 24); out[5] = (char)(n >> 16); out[6] = (char)(n >> 8); out[7] = (char)n;
+		put(c, out, n + 8);
+	} else if (!strcmp(path, "/_ping")) {
 		puts_(c, "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: text/plain; charset=utf-8\r\n"
 		      "Content-Length: 2\r\n\r\nOK");
 	} else if (!strcmp(path, "/echo")) {

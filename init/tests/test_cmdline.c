@@ -107,11 +107,85 @@ static void garbage(void **st)
 	assert_int_equal(c.console_shell, 0);
 }
 
+static const char *ip4(uint32_t a)
+{
+	static char s[4][16];
+	static int i;
+	const unsigned char *b = (const unsigned char *)&a;
+	i = (i + 1) % 4;
+	snprintf(s[i], sizeof s[i], "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	return s[i];
+}
+
+/* ip=, the kernel's syntax, which init applies itself (Debian's kernel has no IP_PNP). */
+static void ip_static(void **st)
+{
+	(void)st;
+	struct config c;
+	assert_int_equal(parse("ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off:10.0.2.3", &c), 0);
+	assert_int_equal(c.ip.mode, IP_STATIC);
+	assert_string_equal(ip4(c.ip.addr), "10.0.2.15");
+	assert_string_equal(ip4(c.ip.gw), "10.0.2.2");
+	assert_int_equal(c.ip.prefix, 24);
+	assert_string_equal(c.ip.dev, "eth0");
+	assert_int_equal(c.ip.ndns, 1);
+	assert_string_equal(ip4(c.ip.dns[0]), "10.0.2.3");
+	assert_string_equal(c.hostname, "onlydocker");
+
+	/* ADDR/PREFIX, a hostname (od.hostname still wins when given), two DNS servers, no gateway */
+	assert_int_equal(parse("ip=192.168.7.2/28:::::eth1::1.1.1.1:8.8.8.8 ip=192.168.7.3/28:::::eth1::1.1.1.1:8.8.8.8", &c), 0);
+	assert_int_equal(c.ip.prefix, 28);
+	assert_string_equal(ip4(c.ip.addr), "192.168.7.3");
+	assert_int_equal(c.ip.gw, 0);
+	assert_string_equal(c.ip.dev, "eth1");
+	assert_int_equal(c.ip.ndns, 2);
+	assert_int_equal(parse("ip=10.1.2.3::::node1:: od.hostname=other", &c), 0);
+	assert_string_equal(c.hostname, "other");
+	assert_int_equal(c.ip.prefix, 8);               /* the old class-A default, as the kernel does */
+	assert_int_equal(parse("ip=172.16.0.9::::node1", &c), 0);
+	assert_string_equal(c.hostname, "node1");
+	assert_int_equal(c.ip.prefix, 16);
+	assert_string_equal(c.ip.dev, "eth0");
+}
+
+static void ip_modes_and_mistakes(void **st)
+{
+	(void)st;
+	struct config c;
+	assert_int_equal(parse("", &c), 0);
+	assert_int_equal(c.ip.mode, IP_DHCP);
+	assert_int_equal(parse("ip=off", &c), 0);
+	assert_int_equal(c.ip.mode, IP_OFF);
+	assert_int_equal(parse("ip=dhcp", &c), 0);
+	assert_int_equal(c.ip.mode, IP_DHCP);
+	assert_int_equal(parse("ip=:::::eth0:dhcp", &c), 0);
+	assert_int_equal(c.ip.mode, IP_DHCP);
+	static const char *const bad[] = {
+		"ip=10.0.2.300", "ip=10.0.2.15/33", "ip=10.0.2.15::10.0.2", "ip=10.0.2.15:::255.0.255.0",
+		"ip=10.0.2.15/24:::255.255.0.0", "ip=10.0.2.15:::::::nameserver", "ip=10.0.2.15::::-bad-",
+		"ip=10.0.2.15:::::eth0:rarpish", "ip=:::::eth0:off", "ip=1.2.3.4:::::a/b",
+		"ip=1.2.3.4:::::::::::", "ip=1.2.3.4x",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (parse(bad[i], &c) != 1)
+			fail_msg("%s was taken", bad[i]);
+		assert_non_null(strstr(last, "using DHCP"));
+		assert_int_equal(c.ip.mode, IP_DHCP);   /* a mistake never half-applies */
+	}
+	/* od.run and od.dhcp */
+	assert_int_equal(parse("od.run od.dhcp=1", &c), 0);
+	assert_int_equal(c.run, 1);
+	assert_int_equal(c.dhcp, 1);
+	assert_int_equal(parse("", &c), 0);
+	assert_int_equal(c.dhcp, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults), cmocka_unit_test(keys), cmocka_unit_test(quotes_and_repeats),
 		cmocka_unit_test(bad_values_keep_defaults), cmocka_unit_test(garbage),
+		cmocka_unit_test(ip_static), cmocka_unit_test(ip_modes_and_mistakes),
 	};
 	return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
 }

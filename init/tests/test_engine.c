@@ -613,6 +613,59 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+struct hj {
+	int status, fd;
+	char first[64];
+	size_t first_len;
+};
+
+static void on_hijack(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	struct hj *h = arg;
+	h->status = status;
+	h->fd = engine_take_fd(r);
+	h->first_len = len < sizeof h->first ? len : sizeof h->first;
+	if (body)
+		memcpy(h->first, body, h->first_len);
+	ndone++;
+}
+
+/* attach: the request asks to upgrade; on 101 the connection is handed over with the stream's first
+ * bytes, and carries both ways from then on (the half-close is how stdin ends). */
+static void test_hijack(void **state)
+{
+	struct hj h = { .fd = -1 };
+	(void)state;
+	assert_non_null(engine_hijack("POST", "/attach", 2000, on_hijack, &h));
+	run(1, 3000);
+	assert_int_equal(h.status, 101);
+	assert_true(h.fd >= 0);
+	assert_int_equal(h.first_len, 13);
+	assert_memory_equal(h.first, "\1\0\0\0\0\0\0\5hello", 13);
+	assert_int_equal(send(h.fd, "ping", 4, MSG_NOSIGNAL), 4);
+	shutdown(h.fd, SHUT_WR);
+	char back[64];
+	size_t n = 0;
+	ssize_t k;
+	struct pollfd p = { .fd = h.fd, .events = POLLIN };
+	while (n < sizeof back && poll(&p, 1, 2000) == 1 && (k = read(h.fd, back + n, sizeof back - n)) > 0)
+		n += (size_t)k;
+	assert_int_equal(n, 12);
+	assert_memory_equal(back, "\2\0\0\0\0\0\0\4ping", 12);
+	close(h.fd);
+}
+
+/* Not upgraded: an ordinary error, and no connection to take (the teardown counts the fds). */
+static void test_hijack_refused(void **state)
+{
+	struct hj h = { .fd = -1 };
+	(void)state;
+	assert_non_null(engine_hijack("POST", "/err404", 2000, on_hijack, &h));
+	run(1, 3000);
+	assert_int_equal(h.status, 404);
+	assert_int_equal(h.fd, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +691,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callbacks_reenter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hijack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hijack_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

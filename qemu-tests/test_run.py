@@ -1,0 +1,193 @@
+"""`kvm --run`: one container in an appliance of its own, behaving like a process on the host:
+its streams, its exit status, stdin, signals, --rm, --commit, -v, -p, and a missing image.
+Each test boots ./kvm --run itself (TCG, restricted network) on a data disk of its own."""
+import atexit
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+
+import harness
+from harness import ROOT, make_disk
+
+IMAGE = 'onlydocker/busybox:test'
+TAR = os.path.join(ROOT, 'build', 'test-images', 'busybox.tar')
+
+
+class Run:
+    """One `./kvm --run ...`; the console goes to build/qemu-tests/<name>/console.log."""
+
+    def __init__(self, run_args, disk=None, name=None, stdin=subprocess.DEVNULL, merge=False, kvm_args=()):
+        name = harness._unique(name or harness.current_test or 'run')
+        self.dir = os.path.join(harness.OUT, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.disk = disk or make_disk(os.path.join(self.dir, 'docker.img'))
+        self.log = os.path.join(self.dir, 'console.log')
+        cmd = [os.path.join(ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'), '--net', 'restricted',
+               '--disk', self.disk, '--log', self.log, *kvm_args, '--run', *run_args]
+        self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT if merge else subprocess.PIPE)
+        self.out = self.err = b''
+        atexit.register(self.kill)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def console(self, n=25):
+        try:
+            with open(self.log, 'rb') as f:
+                lines = f.read().decode(errors='replace').replace('\r', '').split('\n')
+        except OSError:
+            return '(no console log)'
+        return '\n'.join(lines[-n:])
+
+    def why(self, what):
+        return '%s\n--- console (%s) ---\n%s' % (what, self.log, self.console())
+
+    def wait_output(self, pattern, timeout=180, stream='out'):
+        """Read stdout (or stderr) until regex `pattern` shows, e.g. the container saying it is ready."""
+        deadline = time.monotonic() + timeout
+        f = self.proc.stdout if stream == 'out' else self.proc.stderr
+        while not re.search(pattern.encode(), getattr(self, stream)):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([f.fileno()], [], [], left)[0]:
+                raise AssertionError(self.why('no /%s/ on std%s within %ds: %r'
+                                              % (pattern, stream, timeout, getattr(self, stream)[-300:])))
+            data = os.read(f.fileno(), 65536)
+            if not data:
+                raise AssertionError(self.why('std%s ended before /%s/' % (stream, pattern)))
+            setattr(self, stream, getattr(self, stream) + data)
+
+    def finish(self, timeout=240):
+        """Wait for the command; returns (status, stdout, stderr)."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise AssertionError(self.why('kvm --run still running after %ds' % timeout))
+        return self.proc.returncode, self.out + out, self.err + (err or b'')
+
+
+def containers_on(disk):
+    """The containers the engine keeps on an ext4 data disk, read offline with debugfs."""
+    r = subprocess.run(['debugfs', '-R', 'ls /containers', disk], capture_output=True, text=True)
+    return [n for n in r.stdout.split() if re.fullmatch(r'[0-9a-f]{64}', n)]
+
+
+def test_exit_status_and_both_streams_whole():
+    lines = 'for i in 1 2 3; do echo out$i; echo err$i >&2; done'
+    r = Run(['--image-tar', TAR, IMAGE, 'sh', '-c', lines + '; seq 1 100000; exit 3'])
+    status, out, err = r.finish()
+    assert status == 3, r.why('status %d, stderr %r' % (status, err[-500:]))
+    expect = b'out1\nout2\nout3\n' + b''.join(b'%d\n' % i for i in range(1, 100001))
+    assert out == expect, r.why('stdout differs: %d bytes, expected %d; starts %r' % (len(out), len(expect), out[:80]))
+    assert err == b'err1\nerr2\nerr3\n', r.why('stderr: %r' % err)
+    # Without --rm, the container stays on the data disk.
+    assert len(containers_on(r.disk)) == 1, containers_on(r.disk)
+
+
+def test_stdin_order_of_streams_and_rm():
+    # Each line waits for the one before to be out (the container paces itself) so the two streams'
+    # order is the container's; both go to one pipe here, as `2>&1` would.
+    script = ('while read l; do echo "out:$l"; sleep 0.3; echo "err:$l" >&2; sleep 0.3; done; '
+              'echo "stdin ended"')
+    r = Run(['-i', '--rm', '--image-tar', TAR, IMAGE, 'sh', '-c', script], stdin=subprocess.PIPE, merge=True)
+    r.proc.stdin.write(b'one\ntwo\n')
+    r.proc.stdin.close()            # the container sees the end of its input
+    r.proc.stdin = None
+    status, out, _ = r.finish()
+    assert status == 0, r.why('status %d: %r' % (status, out))
+    assert out == b'out:one\nerr:one\nout:two\nerr:two\nstdin ended\n', r.why(repr(out))
+    assert containers_on(r.disk) == [], r.why('--rm left %s' % containers_on(r.disk))
+
+
+def test_sigterm_stops_the_container_gracefully():
+    r = Run(['--image-tar', TAR, IMAGE, 'sh', '-c',
+             'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 1; done'])
+    r.wait_output(r'ready\n')
+    t0 = time.monotonic()
+    r.proc.send_signal(signal.SIGTERM)
+    status, out, err = r.finish()
+    assert status == 42, r.why('status %d, stderr %r' % (status, err))
+    assert out.endswith(b'got TERM\n'), r.why(repr(out))
+    assert b'stopping the container' in err, err
+    print('# SIGTERM to exit: %.1f s' % (time.monotonic() - t0))
+
+
+def test_a_second_signal_kills_a_container_that_ignores_the_first():
+    r = Run(['--stop-timeout', '600', '--image-tar', TAR, IMAGE, 'sh', '-c',
+             'trap "" TERM INT; echo ready; while :; do sleep 1; done'])
+    r.wait_output(r'ready\n')
+    r.proc.send_signal(signal.SIGINT)
+    # Two signals close together are one to the receiver: the second goes once the first is taken.
+    r.wait_output(r'stopping the container', timeout=30, stream='err')
+    r.proc.send_signal(signal.SIGINT)
+    status, _, err = r.finish(timeout=120)
+    assert status == 137, r.why('status %d, stderr %r' % (status, err))
+    assert b'killing the container' in err, err
+
+
+def test_volume_port_and_sigint():
+    d = os.path.join(harness.OUT, harness.current_test + '.share')
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+    with open(os.path.join(d, 'index.html'), 'w') as f:
+        f.write('<p>from the host</p>\n')
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    r = Run(['-p', '127.0.0.1:%d:80' % port, '-v', '%s:/www' % d, '-w', '/www', '-e', 'GREETING=hi there',
+             '--image-tar', TAR, IMAGE, 'sh', '-c',
+             'trap "exit 0" INT TERM; echo "$GREETING from $(pwd)" > made-inside; httpd -p 80 -h /www; '
+             'echo ready; while :; do sleep 1; done'])
+    r.wait_output(r'ready\n')
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as c:
+        c.sendall(b'GET /index.html HTTP/1.0\r\n\r\n')
+        reply = b''
+        while True:
+            data = c.recv(4096)
+            if not data:
+                break
+            reply += data
+    assert b'<p>from the host</p>' in reply, r.why(repr(reply))
+    with open(os.path.join(d, 'made-inside')) as f:
+        assert f.read() == 'hi there from /www\n'
+    r.proc.send_signal(signal.SIGINT)
+    status, _, err = r.finish()
+    assert status == 0, r.why('status %d, stderr %r' % (status, err))
+
+
+def test_commit_then_run_the_new_image_from_the_disk():
+    r = Run(['--commit', 'test/committed:v1', '--image-tar', TAR, IMAGE, 'sh', '-c', 'echo kept > /made; exit 0'])
+    status, _, err = r.finish()
+    assert status == 0, r.why('status %d, stderr %r' % (status, err))
+    # No --image-tar now: the committed image is on the data disk.
+    r2 = Run(['test/committed:v1', 'cat', '/made'], disk=r.disk, name=harness.current_test + '.second')
+    status, out, err = r2.finish()
+    assert (status, out) == (0, b'kept\n'), r2.why('status %d, %r %r' % (status, out, err))
+    # A commit is only for a container that exits with 0.
+    r3 = Run(['--commit', 'test/never:v1', 'test/committed:v1', 'sh', '-c', 'exit 7'], disk=r.disk,
+             name=harness.current_test + '.third')
+    status, _, err = r3.finish()
+    assert status == 7, r3.why('status %d %r' % (status, err))
+    repos = subprocess.run(['debugfs', '-R', 'cat /image/overlay2/repositories.json', r.disk],
+                           capture_output=True, text=True).stdout
+    assert 'test/committed:v1' in repos and 'test/never' not in repos, repos
+
+
+def test_missing_image_and_missing_command_are_named():
+    r = Run(['no/such-image:1', 'true'])
+    status, out, err = r.finish()
+    assert status == 125, r.why('status %d' % status)
+    assert b'image no/such-image:1 is not on the data disk' in err, r.why(repr(err))
+    r2 = Run(['--image-tar', TAR, IMAGE, 'no-such-command'], name=harness.current_test + '.cmd')
+    status, out, err = r2.finish()
+    assert status == 127, r2.why('status %d %r' % (status, err))
+    assert b'no-such-command' in err, err
