@@ -24,7 +24,7 @@ void config_defaults(struct config *c)
 	strcpy(c->ip.dev, "eth0");
 }
 
-enum kind { K_STR, K_INT, K_BOOL, K_HOST, K_CGROUP, K_IP };
+enum kind { K_STR, K_INT, K_BOOL, K_HOST, K_CGROUP, K_IP, K_SWARM };
 
 struct key {
 	const char *name;
@@ -53,6 +53,10 @@ static const struct key keys[] = {
 	BOOL("od.dhcp", dhcp),
 	BOOL("od.run", run),
 	{ "ip", K_IP, offsetof(struct config, ip), 0, 0, 0, 0 },
+	{ "od.swarm", K_SWARM, offsetof(struct config, swarm), 0, 0, 0, 0 },
+	STR("od.swarm.join", swarm_join),
+	STR("od.swarm.token", swarm_token),
+	STR("od.swarm.addr", swarm_addr),
 };
 
 static void say(void (*report)(const char *), int *problems, const char *fmt, const char *a, const char *b)
@@ -136,6 +140,12 @@ static void apply(const char *word, struct config *c, void (*report)(const char 
 				*(int *)field = 0;
 			else
 				say(report, problems, "cmdline: %s='%.64s' is not 0 or 1, default kept", name, v);
+			return;
+		case K_SWARM:
+			if (!strcmp(v, "init"))
+				strcpy(field, v);
+			else
+				say(report, problems, "cmdline: %s='%.64s' is not init (to join, od.swarm.join=), ignored", name, v);
 			return;
 		case K_CGROUP:
 			if (!strcmp(v, "v1") || !strcmp(v, "v2"))

@@ -41,6 +41,10 @@ struct config {
 	int run;                        /* od.run: one container from the host (kvm --run), no dom0 */
 	int dhcp;                       /* od.dhcp=0|1; -1: on unless ip= configures the network */
 	struct ipconf ip;               /* ip= */
+	char swarm[8];                  /* od.swarm=init: start a swarm, this node its manager */
+	char swarm_join[VALUE_MAX];     /* od.swarm.join=MANAGER[:PORT] */
+	char swarm_token[VALUE_MAX];    /* od.swarm.token=: the join token (else a file on the data disk) */
+	char swarm_addr[64];            /* od.swarm.addr=: the address to advertise (else ip='s) */
 };
 
 void config_defaults(struct config *c);

@@ -86,6 +86,8 @@ void dockerd_stop(void);                /* SIGTERM; shutdown learns of the exit 
 int dockerd_running(void);
 void syscont_engine_up(void);           /* called when /_ping answers */
 void syscont_engine_down(void);
+void swarm_engine_up(void);             /* od.swarm, od.swarm.join: until the node is a member */
+void swarm_engine_down(void);
 void unmount_all(void);
 
 int write_file(const char *path, const char *text);

@@ -307,6 +307,7 @@ void syscont_engine_up(void)
 	t_up = now_ms();
 	if (cfg.run)
 		run_engine_up();
+	swarm_engine_up();
 	if (!net_wants_dhcp() && !cfg.dom0)
 		return;
 	/* Subscribe before creating anything, so no death goes unseen. */
@@ -321,6 +322,7 @@ void syscont_engine_down(void)
 {
 	ready = 0;
 	run_engine_down();
+	swarm_engine_down();
 	timer_cancel(&dhcp.retry);
 	timer_cancel(&dom0.retry);
 	timer_cancel(&resubscribe);

@@ -85,11 +85,13 @@ class Appliance:
              False = no data disk
     append:  extra kernel command line;  mem: MiB;  smp: CPUs;  net: 'restricted' | 'user' | 'none'
     kernel, initrd: override the images (else $QEMU_KERNEL / $QEMU_INITRD, else ./kvm's defaults)
+    lan, mac: a NIC on ./kvm's private segment `lan` (shared with the other Appliances given the same
+             name), with this MAC address
     qemu_args: extra arguments passed through to qemu-system-x86_64
     """
 
     def __init__(self, name=None, disk=None, append='', mem=None, smp=None, net='restricted',
-                 kernel=None, initrd=None, qemu_args=()):
+                 kernel=None, initrd=None, qemu_args=(), lan=None, mac=None):
         global current
         self.name = _unique(name or current_test or 'appliance')
         self.dir = os.path.join(OUT, self.name)
@@ -117,7 +119,7 @@ class Appliance:
         kernel = kernel or os.environ.get('QEMU_KERNEL')
         initrd = initrd or os.environ.get('QEMU_INITRD')
         for opt, val in (('--kernel', kernel), ('--initrd', initrd), ('--mem', mem),
-                         ('--smp', smp), ('--append', append)):
+                         ('--smp', smp), ('--append', append), ('--lan', lan), ('--mac', mac)):
             if val:
                 cmd += [opt, str(val)]
         if qemu_args:

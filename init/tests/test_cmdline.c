@@ -172,6 +172,15 @@ static void ip_modes_and_mistakes(void **st)
 		assert_non_null(strstr(last, "using DHCP"));
 		assert_int_equal(c.ip.mode, IP_DHCP);   /* a mistake never half-applies */
 	}
+	/* od.swarm: only init; joining is od.swarm.join */
+	assert_int_equal(parse("od.swarm=join od.swarm.join=10.0.0.1:2377 od.swarm.token=SWMTKN-1-a-b od.swarm.addr=10.0.0.2", &c), 1);
+	assert_non_null(strstr(last, "od.swarm='join' is not init"));
+	assert_string_equal(c.swarm, "");
+	assert_string_equal(c.swarm_join, "10.0.0.1:2377");
+	assert_string_equal(c.swarm_token, "SWMTKN-1-a-b");
+	assert_string_equal(c.swarm_addr, "10.0.0.2");
+	assert_int_equal(parse("od.swarm=init", &c), 0);
+	assert_string_equal(c.swarm, "init");
 	/* od.run and od.dhcp */
 	assert_int_equal(parse("od.run od.dhcp=1", &c), 0);
 	assert_int_equal(c.run, 1);

@@ -1,0 +1,88 @@
+"""Beyond one machine: three appliances with static addresses on ./kvm's private segment form a Docker
+Swarm from their kernel command lines; a 3-replica service runs a task on every node, the routing
+mesh answers on the published port from each node, a node powered off has its task rescheduled,
+and the same node booted again on its disk rejoins by itself."""
+import os
+import re
+import time
+
+from harness import DOM0_BANNER, Appliance, kill_all
+
+LAN = 'swarm-test-%d' % os.getpid()
+NODES = {'node1': '10.99.0.11', 'node2': '10.99.0.12', 'node3': '10.99.0.13'}
+MEM = 512
+
+
+def ipconf(name):
+    return 'ip=%s/24::10.99.0.1::%s:eth0:off' % (NODES[name], name)
+
+
+def node(name, extra='', disk=None, vm_name=None):
+    mac = '52:54:00:99:00:%02x' % int(NODES[name].rsplit('.', 1)[1])
+    return Appliance(name=vm_name or name, disk=disk, net='none', lan=LAN, mac=mac, mem=MEM, smp=1,
+                     append='%s %s' % (ipconf(name), extra))
+
+
+def until(vm, cmd, pattern, timeout=300):
+    """Ask vm's dom0 again and again until the output matches: the swarm changes on its own clock and
+    tells no one. Each ask takes a docker CLI start (about a second under TCG), which paces it."""
+    deadline = time.monotonic() + timeout
+    out = ''
+    while time.monotonic() < deadline:
+        out, _ = vm.run(cmd, timeout=120)
+        m = re.search(pattern, out, re.M)
+        if m:
+            return m
+    raise AssertionError('%s: no /%s/ from %r within %ds; last output:\n%s' % (vm.name, pattern, cmd, timeout, out))
+
+
+TASKS = ("docker service ps web --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' "
+         "| awk '$2 == \"Running\" {print $1}' | sort | tr '\\n' ' '; echo")
+
+
+def test_three_appliances_form_a_swarm():
+    try:
+        n1 = node('node1', 'od.swarm=init')
+        n1.wait_for(DOM0_BANNER, timeout=300)
+        n1.wait_for(r'swarm: this node is active in a swarm as a manager', timeout=300, since=0)
+        token = n1.run('docker swarm join-token -q worker', check=True, timeout=120)[0].strip()
+        assert re.fullmatch(r'SWMTKN-1-\w+-\w+', token), token
+        join = 'od.swarm.join=%s od.swarm.token=%s' % (NODES['node1'], token)
+        n2, n3 = node('node2', join), node('node3', join)
+        for n in (n2, n3):
+            n.wait_for(r'swarm: this node is active in a swarm as a worker', timeout=400, since=0)
+            n.wait_for(DOM0_BANNER, timeout=300, since=0)
+        until(n1, "docker node ls --format '{{.Hostname}} {{.Status}}' | sort | tr '\\n' ' '",
+              r'node1 Ready node2 Ready node3 Ready')
+        # The swarm's ports are open and vxlan is there for the overlay.
+        out, _ = n1.run("grep -c '^vxlan ' /proc/modules; netstat -ltn | grep -c ':2377 '", check=True)
+        assert out.split() == ['1', '1'], out
+
+        # A service with 3 replicas: one task on each node. The image is on every node already (the
+        # bundled dom0 image: busybox's httpd); nothing is pulled, there is no registry here.
+        # Without -d the CLI itself waits until the service has converged.
+        n1.run("docker service create -q --name web --replicas 3 -p 8080:80 --entrypoint sh onlydocker/dom0:bundled "
+               "-c 'hostname > /tmp/index.html; exec httpd -f -p 80 -h /tmp'", check=True, timeout=400)
+        until(n1, TASKS, r'^node1 node2 node3 $')
+        # The routing mesh: the published port answers on every node, whichever node's task serves.
+        for name, vm in (('node1', n1), ('node2', n2), ('node3', n3)):
+            out, _ = vm.run('wget -qO- http://%s:8080/' % NODES[name], timeout=60)
+            assert re.search(r'^[0-9a-f]{12}$', out, re.M), '%s: %r' % (name, out)
+
+        # node3 powers off: its task is rescheduled onto the two others.
+        disk3 = n3.disk
+        n3.send('poweroff\n')
+        assert n3.wait_exit(120) == 0
+        until(n1, TASKS, r'^node1 node(1|2) node2 $')
+        out, _ = n2.run('wget -qO- http://%s:8080/' % NODES['node2'], timeout=60)
+        assert re.search(r'^[0-9a-f]{12}$', out, re.M), out
+
+        # node3 again, on its disk and with no swarm key at all: the engine's own state rejoins it.
+        n3b = node('node3', disk=disk3, vm_name='node3-again')
+        n3b.wait_for(DOM0_BANNER, timeout=300)
+        until(n1, "docker node ls --format '{{.Hostname}} {{.Status}}' | sort | tr '\\n' ' '",
+              r'node1 Ready node2 Ready node3 Ready')
+        out, _ = n3b.run("docker info -f '{{.Swarm.LocalNodeState}}'", check=True, timeout=120)
+        assert out.strip() == 'active', out
+    finally:
+        kill_all()
