@@ -78,7 +78,13 @@ $(B)/tests/test_devices: init/tests/test_devices.c init/modules.c init/modules.h
 	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_devices.c init/modules.c init/disklabel.c init/tests/log_stub.c \
 		-lcmocka -lkmod -lblkid
 
-UNIT_TESTS := $(B)/tests/test_cmdline $(B)/tests/test_engine $(B)/tests/test_pid1 $(B)/tests/test_devices
+# The run port's framing over a socketpair (kvm --run's line to the host).
+$(B)/tests/test_runport: init/tests/test_runport.c init/runport.c init/run.h init/tests/log_stub.c $(INIT_HDR)
+	mkdir -p $(B)/tests
+	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_runport.c init/runport.c init/tests/log_stub.c -lcmocka
+
+UNIT_TESTS := $(B)/tests/test_cmdline $(B)/tests/test_engine $(B)/tests/test_pid1 $(B)/tests/test_devices \
+	$(B)/tests/test_runport
 unit-test: $(UNIT_TESTS) $(B)/images/.stamp
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== images/check.py"; python3 images/check.py --pkgroot $(B)/pkgroot --versions $(B)/versions.txt $(B)/images || fail=1; exit $$fail

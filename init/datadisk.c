@@ -78,6 +78,10 @@ int datadisk_setup(void)
 	mkdirs(TARGET, 0711);
 	format_if_asked();
 	char *dev = wait_block(find_label, cfg.disk_label);
+	/* Loading in the background (modules_start): wait for it here rather than let the mount
+	 * ask the kernel, which would start another modprobe to wait for it. */
+	if (dev)
+		modules_load("ext4");
 	if (!dev) {
 		warn("disk: no filesystem labelled %s after %d ms; /var/lib/docker is a tmpfs: images and containers will be LOST at shutdown",
 		     cfg.disk_label, cfg.disk_wait_ms);

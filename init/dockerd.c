@@ -143,12 +143,18 @@ static void start(void *arg)
 {
 	(void)arg;
 	static char *argv[64];
+	if (shutdown_in_progress())     /* asked to stop before it ever started (kvm --run with no host) */
+		return;
 	static char extra[VALUE_MAX];
 	int n = 0;
 	argv[n++] = "/usr/bin/dockerd";
 	argv[n++] = "--host=unix:///var/run/docker.sock";
 	argv[n++] = "--data-root=/var/lib/docker";
 	argv[n++] = "--exec-root=/var/run/docker";
+	/* crun, not runc, starts containers: a C program where runc is Go, it saves ~270 ms of every
+	 * container start under TCG (dom0's on a second boot: 2.1 s -> 1.8 s). runc stays, by name. */
+	argv[n++] = "--add-runtime=crun=/usr/bin/crun";
+	argv[n++] = "--default-runtime=crun";
 	if (!cfg.iptables)
 		argv[n++] = "--iptables=false";
 	if (cfg.debug)
@@ -193,16 +199,16 @@ static int64_t warm_t0;
 static void warm_done(struct child *c, int status)
 {
 	(void)c;
-	debug("dockerd: runc and the shim read into the page cache in %lld ms (status %d)",
+	debug("dockerd: crun and the shim read into the page cache in %lld ms (status %d)",
 	      (long long)(now_ms() - warm_t0), status);
 }
 
-/* The first container start reads runc, the shim and tini from the engine image, decompressing
+/* The first container start reads crun, the shim and tini from the engine image, decompressing
  * as it goes: measured 2.8 s for dom0's start on a second boot against 1.5 s once they are
  * cached. Reading them while dockerd starts (13 s here) takes that off the way to the prompt. */
 static void warm_up(void)
 {
-	static char *const argv[] = { "/bin/cat", "/usr/bin/runc", "/usr/bin/containerd-shim-runc-v2",
+	static char *const argv[] = { "/bin/cat", "/usr/bin/crun", "/usr/bin/containerd-shim-runc-v2",
 				      "/usr/bin/docker-init", NULL };
 	if (warm.pid)
 		return;

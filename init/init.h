@@ -54,7 +54,7 @@ enum power_action { PA_NONE, PA_HALT, PA_POWEROFF, PA_REBOOT };
 int signals_setup(void);                /* the signalfd, watched by the loop */
 void shutdown_request(enum power_action a, const char *why);
 int shutdown_in_progress(void);
-void power_button_setup(void);
+void power_button_setup(int last);     /* last: the input drivers are all loaded */
 int control_main(const char *name, int argc, char **argv);
 
 /* ---- boot steps ---- */
@@ -62,6 +62,7 @@ int root_switch(char **argv);           /* returns only when it did not switch *
 int mounts_setup(void);
 int modules_start(void);                /* coldplug and Docker's set, in a child */
 int modules_load_early(void);           /* what the next steps need, here and now */
+int modules_load(const char *name);     /* modules loaded, or -errno */
 /* Waits up to timeout_ms until look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms);
 int modprobe_main(int argc, char **argv);

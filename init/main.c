@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 	modules_load_early();
 	if (enginefs_mount() < 0)
 		fatal("engine image");
-	power_button_setup();
+	power_button_setup(0);
 	entropy_wait();
 	host_setup();
 	net_watch_start();

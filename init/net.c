@@ -120,26 +120,34 @@ static char *find_netdev(const char *name)
 	return access(path, F_OK) == 0 ? strdup(name) : NULL;
 }
 
+union nlmsg {
+	struct nlmsghdr h;
+	char b[256];
+};
+
+/* A fresh request of type with a payload of size bytes; returns the payload. */
+static void *nl_start(union nlmsg *m, unsigned short type, unsigned short flags, size_t size)
+{
+	memset(m, 0, sizeof *m);
+	m->h.nlmsg_len = NLMSG_LENGTH(size);
+	m->h.nlmsg_type = type;
+	m->h.nlmsg_flags = flags;
+	return NLMSG_DATA(&m->h);
+}
+
 static int configure(int fd, unsigned idx)
 {
-	union { struct nlmsghdr h; char b[256]; } m;
+	union nlmsg m;
 	const struct ipconf *ip = &cfg.ip;
 	int rc;
 
-	memset(&m, 0, sizeof m);
-	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	m.h.nlmsg_type = RTM_NEWLINK;
-	struct ifinfomsg *ifi = NLMSG_DATA(&m.h);
+	struct ifinfomsg *ifi = nl_start(&m, RTM_NEWLINK, 0, sizeof *ifi);
 	ifi->ifi_index = (int)idx;
 	ifi->ifi_flags = ifi->ifi_change = IFF_UP;
 	if ((rc = nl_request(fd, &m.h)) < 0)
 		return rc;
 
-	memset(&m, 0, sizeof m);
-	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	m.h.nlmsg_type = RTM_NEWADDR;
-	m.h.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct ifaddrmsg *ifa = NLMSG_DATA(&m.h);
+	struct ifaddrmsg *ifa = nl_start(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof *ifa);
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (unsigned char)ip->prefix;
 	ifa->ifa_index = idx;
@@ -147,16 +155,10 @@ static int configure(int fd, unsigned idx)
 	nl_attr(&m.h, IFA_ADDRESS, &ip->addr, 4);
 	uint32_t mask = ip->prefix ? htonl(~0u << (32 - ip->prefix)) : 0, bcast = ip->addr | ~mask;
 	nl_attr(&m.h, IFA_BROADCAST, &bcast, 4);
-	if ((rc = nl_request(fd, &m.h)) < 0)
+	if ((rc = nl_request(fd, &m.h)) < 0 || !ip->gw)
 		return rc;
-	if (!ip->gw)
-		return 0;
 
-	memset(&m, 0, sizeof m);
-	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	m.h.nlmsg_type = RTM_NEWROUTE;
-	m.h.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct rtmsg *rt = NLMSG_DATA(&m.h);
+	struct rtmsg *rt = nl_start(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, sizeof *rt);
 	rt->rtm_family = AF_INET;
 	rt->rtm_table = RT_TABLE_MAIN;
 	rt->rtm_protocol = RTPROT_STATIC;

@@ -17,6 +17,7 @@
 
 static struct watch sig_watch;
 static struct watch buttons[4];
+static char watched[4][16];     /* their /dev/input names: a later scan skips them */
 static int nbuttons;
 
 static const struct {
@@ -76,18 +77,26 @@ static void on_button(int fd, short rev, void *arg)
 			shutdown_request(PA_POWEROFF, "the power button (ACPI)");
 }
 
-void power_button_setup(void)
+/* Called at boot for what is there, and again once the background coldplug has loaded the input
+ * drivers (button, evdev): the power button need not wait in the way to dockerd. */
+void power_button_setup(int last)
 {
 	DIR *d = opendir("/dev/input");
 	struct dirent *e;
 	if (!d) {
-		warn("power: no /dev/input: the ACPI power button will not be seen");
+		if (last)
+			warn("power: no /dev/input: the ACPI power button will not be seen");
 		return;
 	}
 	while ((e = readdir(d)) && nbuttons < (int)(sizeof buttons / sizeof buttons[0])) {
 		char path[300], name[64] = "?";
 		unsigned long keys[KEY_MAX / (8 * sizeof(long)) + 1] = { 0 };
-		if (strncmp(e->d_name, "event", 5))
+		int seen = 0;
+		if (strncmp(e->d_name, "event", 5) || strlen(e->d_name) >= sizeof watched[0])
+			continue;
+		for (int i = 0; i < nbuttons; i++)
+			seen |= !strcmp(watched[i], e->d_name);
+		if (seen)
 			continue;
 		snprintf(path, sizeof path, "/dev/input/%s", e->d_name);
 		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -99,12 +108,13 @@ void power_button_setup(void)
 			continue;
 		}
 		ioctl(fd, EVIOCGNAME(sizeof name), name);
+		strcpy(watched[nbuttons], e->d_name);
 		struct watch *w = &buttons[nbuttons++];
 		watch_add(w, fd, POLLIN, on_button, w);
 		info("power: watching %s (%s) for the power button", path, name);
 	}
 	closedir(d);
-	if (!nbuttons)
+	if (!nbuttons && last)
 		warn("power: no input device reports KEY_POWER: the ACPI power button will not be seen");
 }
 

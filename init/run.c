@@ -416,6 +416,7 @@ void run_setup(void)
 	run.state = R_BOOT;
 	if (runport_open(&ops) < 0) {
 		run.code = EXIT_OWN;
+		run.state = R_DONE;     /* no one to run it for */
 		shutdown_request(PA_POWEROFF, "kvm --run: no line to the host");
 		return;
 	}

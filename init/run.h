@@ -19,6 +19,7 @@ struct runport_ops {
 	void (*drained)(void);                                  /* the queue fell below RUNPORT_LOW */
 };
 int runport_open(const struct runport_ops *ops);
+int runport_attach(int fd, const struct runport_ops *ops);     /* an open port (or, in tests, a socket) */
 int runport_send(unsigned type, const void *data, size_t len);
 int runport_send_raw(const void *data, size_t len);     /* bytes already framed (the attach stream) */
 size_t runport_pending(void);

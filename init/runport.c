@@ -63,11 +63,14 @@ static void flush_some(void)
 		return;
 	while (out_off < out_len) {
 		ssize_t n = write(fd, out + out_off, out_len - out_off);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				hang_up(strerror(errno));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) {
+			hang_up(strerror(errno));
 			return;
 		}
+		if (n < 0)
+			break;          /* the port is full: POLLOUT says when it has room */
 		out_off += (size_t)n;
 	}
 	if (out_off == out_len)
@@ -214,6 +217,16 @@ int runport_flush(int timeout_ms)
 	return runport_pending() ? -ETIMEDOUT : 0;
 }
 
+int runport_attach(int f, const struct runport_ops *o)
+{
+	fd = f;
+	ops = o;
+	out_len = out_off = in_len = 0;
+	throttled = 0;
+	watch_add(&port_watch, fd, POLLIN, on_port, NULL);
+	return 0;
+}
+
 int runport_open(const struct runport_ops *o)
 {
 	char *dev = wait_device("virtio-ports", find_port, PORT_NAME, 10000);
@@ -221,16 +234,14 @@ int runport_open(const struct runport_ops *o)
 		err("run: no virtio-serial port named " PORT_NAME " after 10 s: was this machine started by kvm --run?");
 		return -ENODEV;
 	}
-	fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
+	int f = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (f < 0) {
 		int e = errno;
 		err("run: opening %s: %s", dev, strerror(e));
 		free(dev);
 		return -e;
 	}
-	ops = o;
-	watch_add(&port_watch, fd, POLLIN, on_port, NULL);
 	info("run: %s is the line to the host", dev);
 	free(dev);
-	return 0;
+	return runport_attach(f, o);
 }

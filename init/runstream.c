@@ -199,12 +199,14 @@ static void waited(struct ereq *r, int status, const char *body, size_t len, voi
 	maybe_finish();
 }
 
-/* docker run's statuses for a command that cannot run: 127 not found, 126 not executable. */
+/* docker run's statuses for a command that cannot run: 127 not found, 126 not executable; in the
+ * words of runc ("executable file not found") and of crun ("`x` not found in $PATH"). */
 static int start_status(const char *msg)
 {
-	if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory"))
+	if (strcasestr(msg, "executable file not found") || strcasestr(msg, "not found in $PATH") ||
+	    strcasestr(msg, "no such file or directory"))
 		return 127;
-	if (strstr(msg, "permission denied"))
+	if (strcasestr(msg, "permission denied"))
 		return 126;
 	return EXIT_OWN;
 }

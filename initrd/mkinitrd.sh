@@ -94,6 +94,7 @@ install_pkg usr/sbin/dockerd usr/bin/dockerd
 install_pkg usr/bin/containerd usr/bin/containerd
 install_pkg usr/bin/containerd-shim-runc-v2 usr/bin/containerd-shim-runc-v2
 install_pkg usr/sbin/runc usr/bin/runc
+install_pkg usr/bin/crun usr/bin/crun
 install_pkg usr/bin/docker-init usr/bin/docker-init
 install_pkg usr/sbin/docker-proxy usr/bin/docker-proxy
 # Debian's kernel enables AppArmor: dockerd then loads its docker-default profile for every
@@ -210,7 +211,7 @@ for r in "${required[@]}"; do [ -e "$ROOT/$r" ] || die "required file /$r is mis
 # can drop. What init, busybox and the kernel need before the mount stays in the root.
 # zstd: 58 MiB where lz4 -Xhc gives 77 MiB and xz 53 MiB, which takes twice as long to build and
 # is several times slower to read under TCG.
-ENGINE_PATHS=(usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc
+ENGINE_PATHS=(usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc usr/bin/crun
               usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs
               usr/sbin/xtables-nft-multi lib/$MULTIARCH usr/lib/$MULTIARCH lib64 usr/share/onlydocker/images)
 mkdir -p "$ENGINE"

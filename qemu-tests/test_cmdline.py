@@ -12,13 +12,16 @@ DOCKERD_CMDLINE = 'tr "\\0" " " < /proc/%s/cmdline' % DOCKERD_PID
 
 def test_bad_values_are_reported_and_good_ones_applied():
     append = ('console od.hostname=box-1 od.iptables=0 od.bogus=1 od.disk.wait=abc od.cgroup=v3 '
-              '"od.dockerd.args=--log-level=warn --mtu=1400" od.hostname=' + 'x' * 300 + ' od.debug=maybe')
+              '"od.dockerd.args=--log-level=warn --mtu=1400" od.hostname=' + 'x' * 300 + ' od.debug=maybe '
+              'ip=10.0.2.300::10.0.2.2:255.255.255.0')
     with Appliance(append=append) as vm:
         for line in (r"warning: cmdline: unknown key 'od.bogus', ignored",
                      r'warning: cmdline: value of od.disk.wait is not a number in 0\.\.600, default kept',
                      r"warning: cmdline: od.cgroup='v3' is not v1 or v2, default kept",
                      r'warning: cmdline: value of od.hostname is too long',
-                     r"warning: cmdline: od.debug='maybe' is not 0 or 1, default kept"):
+                     r"warning: cmdline: od.debug='maybe' is not 0 or 1, default kept",
+                     r"warning: cmdline: ip='10\.0\.2\.300::10\.0\.2\.2:255\.255\.255\.0': client address "
+                     r"'10\.0\.2\.300' is not an IPv4 address; using DHCP"):
             vm.wait_for(line, since=0)
         vm.wait_for(SHELL)
         out, _ = vm.run('hostname; grep -c cgroup2 /proc/mounts', check=True)
@@ -30,6 +33,8 @@ def test_bad_values_are_reported_and_good_ones_applied():
             assert flag in out.split(), out
         out, _ = vm.run('iptables -S 2>&1 | grep -c DOCKER', check=False)
         assert out.strip() == '0', 'iptables rules exist with od.iptables=0: ' + out
+        # The bad ip= fell back to DHCP: the lease comes.
+        vm.wait_for(r'network: eth0 has 10\.0\.2\.15/24$', timeout=120, since=0)
 
 
 def test_cgroup_v1_hierarchies_and_no_lease_logged():

@@ -121,9 +121,9 @@ def test_sigterm_stops_the_container_gracefully():
 
 
 def test_a_second_signal_kills_a_container_that_ignores_the_first():
-    r = Run(['--stop-timeout', '600', '--image-tar', TAR, IMAGE, 'sh', '-c',
-             'trap "" TERM INT; echo ready; while :; do sleep 1; done'])
-    r.wait_output(r'ready\n')
+    r = Run(['--stop-timeout', '600', '-u', '65534', '--image-tar', TAR, IMAGE, 'sh', '-c',
+             'trap "" TERM INT; echo ready as $(id -u); while :; do sleep 1; done'])
+    r.wait_output(r'ready as 65534\n')
     r.proc.send_signal(signal.SIGINT)
     # Two signals close together are one to the receiver: the second goes once the first is taken.
     r.wait_output(r'stopping the container', timeout=30, stream='err')
@@ -165,7 +165,8 @@ def test_volume_port_and_sigint():
 
 
 def test_commit_then_run_the_new_image_from_the_disk():
-    r = Run(['--commit', 'test/committed:v1', '--image-tar', TAR, IMAGE, 'sh', '-c', 'echo kept > /made; exit 0'])
+    r = Run(['--name', 'keeper', '--commit', 'test/committed:v1', '--image-tar', TAR, IMAGE, 'sh', '-c',
+             'echo kept > /made; exit 0'])
     status, _, err = r.finish()
     assert status == 0, r.why('status %d, stderr %r' % (status, err))
     # No --image-tar now: the committed image is on the data disk.
@@ -180,6 +181,11 @@ def test_commit_then_run_the_new_image_from_the_disk():
     repos = subprocess.run(['debugfs', '-R', 'cat /image/overlay2/repositories.json', r.disk],
                            capture_output=True, text=True).stdout
     assert 'test/committed:v1' in repos and 'test/never' not in repos, repos
+    # --name: the first run's container is still there (no --rm), so the name is taken.
+    r4 = Run(['--name', 'keeper', 'test/committed:v1', 'true'], disk=r.disk, name=harness.current_test + '.fourth')
+    status, _, err = r4.finish()
+    assert status == 125, r4.why('status %d %r' % (status, err))
+    assert b'--name keeper: a container of that name is on the data disk already' in err, err
 
 
 def test_missing_image_and_missing_command_are_named():

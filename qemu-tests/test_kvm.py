@@ -1,0 +1,73 @@
+"""./kvm itself, without booting: the QEMU command it builds (--dry-run) for --name, --lan and --run,
+and the clear refusal of bad input, which must never start QEMU nor touch a disk."""
+import json
+import os
+import subprocess
+
+from harness import OUT, ROOT
+
+KVM = os.path.join(ROOT, 'kvm')
+
+
+def kvm(*args):
+    r = subprocess.run([KVM, '--accel', 'tcg', *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_name_gives_a_disk_a_log_and_a_lan_address_of_its_own():
+    st, out, err = kvm('--dry-run', '--name', 'n1', '--lan', 'seg', '--net', 'none')
+    assert st == 0, err
+    assert 'file=%s,' % os.path.join(ROOT, 'disk', 'n1.img') in out, out
+    assert 'logfile=%s' % os.path.join(ROOT, 'disk', 'n1.log') in out, out
+    assert 'stream,id=lan,server=off,addr.type=unix,addr.path=' in out and 'lan-seg.sock' in out, out
+    mac1 = out.split('netdev=lan,mac=')[1].split()[0]
+    st, out2, _ = kvm('--dry-run', '--name', 'n2', '--lan', 'seg', '--net', 'none')
+    mac2 = out2.split('netdev=lan,mac=')[1].split()[0]
+    assert mac1 != mac2 and mac1.startswith('52:54:00:'), (mac1, mac2)
+    assert not os.path.exists(os.path.join(ROOT, 'disk', 'n1.img')), '--dry-run created a disk'
+
+
+def test_run_builds_the_spec_and_the_shares():
+    d = os.path.join(OUT, 'test_kvm.share')
+    os.makedirs(d, exist_ok=True)
+    st, out, err = kvm('--dry-run', '--disk', 'none', '--net', 'restricted', '--run', '-i', '--rm', '-e', 'A=1',
+                       '-v', '%s:/data:ro' % d, '-v', 'named:/cache', '-p', '127.0.0.1:18080:80', '-w', '/data',
+                       '-u', '65534', '--name', 'c1', '--entrypoint', '', 'repo/img:tag', 'sh', '-c', 'echo hi')
+    assert st == 0, err
+    cmd, spec = out.rstrip('\n').rsplit('\n', 1)
+    spec = json.loads(spec)
+    assert spec['image'] == 'repo/img:tag' and spec['cmd'] == ['sh', '-c', 'echo hi'], spec
+    assert spec['binds'] == ['/run/onlydocker/share/od0:/data:ro', 'named:/cache'], spec
+    assert spec['shares'] == [{'tag': 'od0', 'readonly': True}], spec
+    assert spec['ports'] == [{'host': 18080, 'container': 80, 'proto': 'tcp'}], spec
+    assert (spec['env'], spec['workdir'], spec['user'], spec['name'], spec['entrypoint']) == \
+        (['A=1'], '/data', '65534', 'c1', []), spec
+    assert spec['interactive'] and spec['rm'] and not spec.get('pull'), spec
+    assert 'hostfwd=tcp:127.0.0.1:18080-:18080' in cmd and 'mount_tag=od0' in cmd and 'readonly=on' in cmd, cmd
+    assert 'od.run ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off:10.0.2.3 od.iptables=0' in cmd, cmd
+    assert 'name=opt/org.onlydocker/run' in cmd and 'name=org.onlydocker.run' in cmd, cmd
+
+
+def test_bad_input_is_named_and_nothing_starts():
+    cases = [
+        (('--mem', 'lots'), "--mem must be a positive number of MiB, got 'lots'"),
+        (('--net', 'wide'), "--net must be user, restricted or none, got 'wide'"),
+        (('--name', '../etc'), "--name must be letters, digits"),
+        (('--mac', '01:00:5e:00:00:01', '--lan', 'x'), '--mac must be a unicast address'),
+        (('--disk', '/nonexistent/dir/x.img'), "does not exist (add --new-disk to create it)"),
+        (('--run',), '--run needs an IMAGE'),
+        (('--run', '-t', 'img'), 'a TTY is not offered'),
+        (('--run', '--privileged', 'img'), "the docker run option '--privileged' is not supported here"),
+        (('--run', '-v', 'relative:dir', 'img'), "-v 'relative:dir': give SRC:/container/path"),
+        (('--run', '-v', '/nonexistent/x:/x', 'img'), '/nonexistent/x does not exist on this host'),
+        (('--run', '-p', '80', 'img'), "-p '80': give [IP:]HOSTPORT:CONTAINERPORT"),
+        (('--run', '--commit', 'Bad Name', 'img'), "--commit 'Bad Name' is not REPO[:TAG]"),
+        (('--run', '--image-tar', '/nonexistent.tar', 'img'), "--image-tar '/nonexistent.tar' is not a file"),
+        (('--net', 'none', '--run', '-p', '1:2', 'img'), '-p needs a network'),
+    ]
+    for args, msg in cases:
+        st, out, err = kvm('--disk', 'none', *args) if args[0] != '--disk' else kvm(*args)
+        assert st == 2, (args, st, err)
+        assert msg in err, (args, err)
+        assert out == '', (args, out)
