@@ -17,7 +17,7 @@
 
 #define KILL_GRACE_MS 2000
 
-enum stage { S_NONE, S_CONTAINERS, S_DHCP, S_DOCKERD, S_TERM, S_KILL, S_UNMOUNT, S_DONE };
+enum stage { S_NONE, S_CONTAINERS, S_PREPARE, S_DHCP, S_DOCKERD, S_TERM, S_KILL, S_UNMOUNT, S_DONE };
 static enum stage stage;
 static enum power_action action;
 static int64_t t_start, t_step;
@@ -25,6 +25,7 @@ static struct timer deadline, step_timer;
 static int pending;
 
 static void step(enum stage s);
+
 
 int shutdown_in_progress(void) { return stage != S_NONE; }
 
@@ -37,6 +38,14 @@ static void step_done(const char *what)
 {
 	info("shutdown: %s in %lld ms", what, (long long)(now_ms() - t_step));
 	t_step = now_ms();
+}
+
+static void prepared(void)
+{
+	if (stage != S_PREPARE)
+		return;
+	step_done("dom0 for the next boot made");
+	step(S_DHCP);
 }
 
 static int remaining_ms(void)
@@ -53,7 +62,7 @@ static void stop_done(struct ereq *r, int status, const char *body, size_t len, 
 		warn("shutdown: stopping container %.12s: %d %s", id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
 	free(id);
 	if (--pending == 0 && stage == S_CONTAINERS)
-		step(S_DHCP);
+		step(S_PREPARE);
 	else if (pending == 0 && stage == S_DHCP)
 		step(S_DOCKERD);
 }
@@ -91,7 +100,7 @@ static void list_done(struct ereq *r, int status, const char *body, size_t len, 
 	if (status != 200)
 		warn("shutdown: listing containers: %d; going on", status);
 	if (pending == 0)
-		step(S_DHCP);
+		step(S_PREPARE);
 }
 
 static void kill_all(int sig)
@@ -120,7 +129,8 @@ static void on_deadline(void *arg)
 	(void)arg;
 	if (stage >= S_KILL)
 		return;
-	static const char *const names[] = { "", "stopping containers", "stopping the DHCP container", "stopping dockerd", "SIGTERM to all" };
+	static const char *const names[] = { "", "stopping containers", "preparing dom0 for the next boot",
+					     "stopping the DHCP container", "stopping dockerd", "SIGTERM to all" };
 	warn("shutdown: the %d s deadline passed while %s; forcing the rest", cfg.shutdown_timeout_ms / 1000, names[stage]);
 	engine_cancel_all();
 	step(S_KILL);
@@ -171,8 +181,11 @@ static void step(enum stage s)
 		}
 		engine_call("GET", "/v1.41/containers/json", NULL, -1, remaining_ms(), list_done, NULL, NULL);
 		return;
-	case S_DHCP:
+	case S_PREPARE:
 		step_done("containers stopped");
+		syscont_prepare_next(remaining_ms(), prepared);
+		return;
+	case S_DHCP:
 		if (syscont_engine_ready()) {
 			stop_container(DHCP_NAME, 2);
 			return;

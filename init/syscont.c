@@ -30,6 +30,7 @@ struct sysc {
 	char id[80];
 	int64_t started;
 	int quick_exits, failures;
+	int loaded;                         /* its bundle was loaded this boot: tags may have moved */
 	struct timer retry;
 };
 
@@ -63,7 +64,7 @@ static void failed(struct sysc *s, const char *what, int status, const char *bod
 		timer_arm(&s->retry, delay, check_image, s);
 }
 
-static char *config_json(struct sysc *s)
+static char *config_json(struct sysc *s, char *hash_out)
 {
 	cJSON *c = cJSON_CreateObject(), *hc = cJSON_AddObjectToObject(c, "HostConfig");
 	cJSON *labels = cJSON_AddObjectToObject(c, "Labels");
@@ -94,6 +95,17 @@ static char *config_json(struct sysc *s)
 		for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
 			cJSON_AddItemToArray(binds, cJSON_CreateString(b[i]));
 	}
+	/* What the container is made of, as a label: a container prepared at the last shutdown is
+	 * started only if it is what would be made now (same console, same init). */
+	char *plain = cJSON_PrintUnformatted(c), hash[16];
+	unsigned h = 2166136261u;
+	for (const char *p = plain; p && *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	free(plain);
+	snprintf(hash, sizeof hash, "%08x", h);
+	cJSON_AddStringToObject(labels, "org.onlydocker.config", hash);
+	if (hash_out)
+		memcpy(hash_out, hash, 9);
 	char *out = cJSON_PrintUnformatted(c);
 	cJSON_Delete(c);
 	return out;
@@ -162,7 +174,7 @@ static void remove_done(struct ereq *r, int status, const char *body, size_t len
 		failed(s, "removing the old container", status, body);
 		return;
 	}
-	char *json = config_json(s), path[96];
+	char *json = config_json(s, NULL), path[96];
 	snprintf(path, sizeof path, ENGINE_API "/containers/create?name=%s", s->name);
 	s->st = CREATING;
 	engine_call("POST", path, json, -1, CALL_MS, create_done, NULL, s);
@@ -170,12 +182,95 @@ static void remove_done(struct ereq *r, int status, const char *body, size_t len
 }
 
 /* Any container of that name is from an earlier boot or an earlier life: replace it. */
-static void create(struct sysc *s)
+static void replace(struct sysc *s)
 {
 	char path[96];
 	snprintf(path, sizeof path, ENGINE_API "/containers/%s?force=1", s->name);
 	s->st = REMOVING;
 	engine_call("DELETE", path, NULL, -1, CALL_MS, remove_done, NULL, s);
+}
+
+/* dom0 prepared at the last clean shutdown (never started, made as it would be made now) is
+ * started as it is: removing and creating it cost ~200 ms of the way to the prompt. */
+static void prepared_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len; (void)arg;
+	char want[16];
+	free(config_json(&dom0, want));
+	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "State"), "Status");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels");
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(labels, "org.onlydocker.config");
+	int usable = cJSON_IsString(id) && cJSON_IsString(st) && !strcmp(st->valuestring, "created") &&
+		     cJSON_IsString(hash) && !strcmp(hash->valuestring, want);
+	if (usable) {
+		snprintf(dom0.id, sizeof dom0.id, "%s", id->valuestring);
+		info("dom0: starting the container prepared at the last shutdown (%.12s)", dom0.id);
+	}
+	cJSON_Delete(j);
+	if (usable)
+		start(&dom0);
+	else
+		replace(&dom0);
+}
+
+static void create(struct sysc *s)
+{
+	/* A bundle loaded this boot (a new initramfs) may have moved the tag the container was made from. */
+	if (s != &dom0 || s->loaded) {
+		replace(s);
+		return;
+	}
+	s->st = REMOVING;
+	engine_call("GET", ENGINE_API "/containers/" DOM0_NAME "/json", NULL, -1, CALL_MS, prepared_done, NULL, NULL);
+}
+
+/* ---- at shutdown: the next boot's dom0, made now ---- */
+static void (*prepare_cb)(void);
+
+static void prepare_end(const char *what, int status, const char *body)
+{
+	if (what)
+		warn("dom0: preparing the next boot's container: %s: %d %s", what, status,
+		     status < 0 ? strerror(-status) : engine_errmsg(body));
+	void (*cb)(void) = prepare_cb;
+	prepare_cb = NULL;
+	if (cb)
+		cb();
+}
+
+static void prepare_created(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len; (void)arg;
+	prepare_end(status == 201 ? NULL : "create", status, body);
+}
+
+static void prepare_removed(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	if (status != 204 && status != 404) {
+		prepare_end("remove", status, body);
+		return;
+	}
+	char *json = config_json(&dom0, NULL);
+	engine_call("POST", ENGINE_API "/containers/create?name=" DOM0_NAME, json, -1, *(int *)arg, prepare_created,
+		    NULL, NULL);
+	free(json);
+}
+
+void syscont_prepare_next(int timeout_ms, void (*done)(void))
+{
+	static int ms;
+	if (!ready || !cfg.dom0 || !done) {
+		if (done)
+			done();
+		return;
+	}
+	ms = timeout_ms;
+	prepare_cb = done;
+	engine_call("DELETE", ENGINE_API "/containers/" DOM0_NAME "?force=1", NULL, -1, timeout_ms, prepare_removed, NULL,
+		    &ms);
 }
 
 static void load_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -188,6 +283,7 @@ static void load_done(struct ereq *r, int status, const char *body, size_t len, 
 		return;
 	}
 	info("%s: bundled image loaded from %s in %lld ms", s->name, s->archive, (long long)(now_ms() - t_up));
+	s->loaded = 1;
 	create(s);
 }
 

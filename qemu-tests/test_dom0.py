@@ -7,7 +7,7 @@ import re
 import tempfile
 
 from dhcpserver import DHCPServer
-from harness import DOCKERD_PID, DOM0_BANNER
+from harness import DOCKERD_PID, DOM0_BANNER, Appliance
 
 # eth1: a private segment whose DHCP server offers what QEMU's restricted network leaves out
 # (a name server and a domain), so that the DNS half of the DHCP container can be checked.
@@ -135,3 +135,21 @@ def test_killed_dockerd_comes_back_with_its_containers(vm):
     vm.wait_for(DOM0_BANNER, timeout=120, since=mark)
     out, _ = vm.run("docker ps --format '{{.Names}}'", check=True, timeout=60)
     assert set(out.split()) >= {'dhcp', 'dom0'}, out
+
+
+def test_the_next_boot_starts_a_fresh_dom0_made_at_shutdown():
+    # Its own two boots on one disk. The clean shutdown makes the next boot's dom0 (a container
+    # never started), which that boot starts as it is; nothing of the first dom0 is in it.
+    with Appliance(name='fresh-dom0-1') as vm:
+        disk = vm.disk
+        vm.wait_for(DOM0_BANNER, timeout=240)
+        first, _ = vm.run("echo junk > /root/junk; docker inspect -f '{{.Id}}' dom0", check=True, timeout=60)
+        vm.send('poweroff\n')
+        vm.wait_for(r'shutdown: dom0 for the next boot made in \d+ ms', timeout=60)
+        assert vm.wait_exit(60) == 0
+    with Appliance(name='fresh-dom0-2', disk=disk) as vm:
+        vm.wait_for(r'dom0: starting the container prepared at the last shutdown', timeout=240)
+        vm.wait_for(DOM0_BANNER, timeout=120)
+        out, _ = vm.run("ls /root/junk 2>&1; docker inspect -f '{{.Id}} {{.State.Status}}' dom0", timeout=60)
+        assert 'No such file' in out, out
+        assert first.strip() not in out and ' running' in out, (first, out)
