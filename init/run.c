@@ -198,7 +198,7 @@ static int stopped_early(void)
 {
 	if (!run.stop_sig && !run.killed)
 		return 0;
-	run_fail(run.killed ? 137 : 128 + run.stop_sig, "stopped before the container run.started");
+	run_fail(run.killed ? 137 : 128 + run.stop_sig, "stopped before the container started");
 	return 1;
 }
 

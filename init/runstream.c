@@ -220,7 +220,7 @@ static void started_cb(struct ereq *r, int status, const char *body, size_t len,
 		return;
 	}
 	run.started = 1;
-	info("run: container %.12s run.started", run.id);
+	info("run: container %.12s started", run.id);
 	if (run.killed || run.stop_sig) {       /* asked while it was starting */
 		char path[160];
 		snprintf(path, sizeof path, ENGINE_API "/containers/%s/%s", run.id, run.killed ? "kill" : "stop");

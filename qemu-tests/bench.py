@@ -2,7 +2,7 @@
 """make bench: boots the appliance repeatedly under QEMU (the harness's defaults: TCG unless
 $QEMU_ACCEL says otherwise, restricted user network) and reports medians, min and max.
 
-Usage: qemu-tests/bench.py [--boots N] [--only timeline|mem|upgrade|iptables]
+Usage: qemu-tests/bench.py [--boots N] [--only timeline|mem|upgrade|iptables|run]
   --boots N   boots per figure (default $BENCH_BOOTS, else 5)
   --only P    run one part; the other parts' figures are kept from the last build/bench.json
 
@@ -12,6 +12,8 @@ Parts:  timeline  N x (fresh disk: first boot, then a second boot on the same di
                   on one persistent disk prepared by a first boot
         upgrade   one boot: a new dom0 image built in dom0, `exit`, time to the new dom0's banner
         mem       the smallest --mem (32 MiB steps) reaching the dom0 prompt, by bisection
+        run       N x `./kvm --net restricted --run IMAGE true` on a disk that has the image: the
+                  command's own time, and inside it /_ping -> the container started -> its status
 Outputs: build/bench.json (every boot's figures), build/bench.md (the table, for the README), the
 table on stdout, progress on stderr; console logs in build/qemu-tests/bench-*/console.log.
 
@@ -203,6 +205,36 @@ def part_upgrade(_n):
     return rec
 
 
+def part_run(n):
+    """kvm --run as a user sees it: the command's wall time; and from init's lines the guest's
+    phases. The first run, which loads the image from the archive, only prepares the disk."""
+    tar = os.path.join(BUILD, 'test-images', 'busybox.tar')
+    disk = harness.make_disk(os.path.join(harness.OUT, 'bench-run.img'))
+    res = {'runs': []}
+    for i in range(n + 1):
+        log = os.path.join(harness.OUT, 'bench-run-%d.log' % i)
+        cmd = [os.path.join(harness.ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'), '--net', 'restricted',
+               '--disk', disk, '--log', log, '--run'] + (['--image-tar', tar] if i == 0 else []) + \
+              ['onlydocker/busybox:test', 'true']
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+        rec = {'name': 'bench-run-%d' % i, 'wall': time.monotonic() - t0}
+        text = open(log, errors='replace').read() if os.path.exists(log) else ''
+        t = {k: re.search(LINE + pat, text) for k, pat in (('ping', r'dockerd: API answering'),
+                                                           ('started', r'run: container \w+ started'),
+                                                           ('status', r'run: exit status'))}
+        if r.returncode != 0 or not all(t.values()):
+            rec['failed'] = 'status %d, %s' % (r.returncode, r.stderr.decode(errors='replace').strip()[-200:])
+        else:
+            g = {k: float(m.group('t')) for k, m in t.items()}
+            rec.update(ping_to_started=g['started'] - g['ping'], started_to_status=g['status'] - g['started'])
+        say('%s: %s' % (rec['name'], rec.get('failed') or '%.1f s' % rec['wall']))
+        if i:
+            res['runs'].append(rec)
+    drop(disk)
+    return res
+
+
 def mem_probe(mib):
     """A fresh boot with --mem mib: (True, _) when dom0's banner comes before an OOM, a panic or
     QEMU's end, else (False, why)."""
@@ -312,6 +344,10 @@ def table(res):
              row('iptables off: dockerd exec -> /_ping', vals(ipt.get('off', []), 'dockerd_to_ping'), 's')]
     up = res.get('upgrade') or {}
     rows.append(row('dom0 upgrade: exit -> new dom0 prompt', [up['upgrade']] if 'upgrade' in up else [], 's'))
+    runs = (res.get('run') or {}).get('runs', [])
+    rows += [row('kvm --run IMAGE true: the command', vals(runs, 'wall'), 's'),
+             row('kvm --run:   /_ping -> container started', vals(runs, 'ping_to_started'), 's'),
+             row('kvm --run:   started -> status to the host', vals(runs, 'started_to_status'), 's')]
     mem = res.get('mem') or {}
     rows.append(row('smallest --mem reaching dom0', [mem['min_mib']] if 'min_mib' in mem else [], 'mem',
                     (257, '<= 256 MiB')))
@@ -333,10 +369,11 @@ def render(rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--boots', type=int, default=int(os.environ.get('BENCH_BOOTS', 5)), help='boots per figure')
-    ap.add_argument('--only', choices=('timeline', 'mem', 'upgrade', 'iptables'), help='run one part')
+    ap.add_argument('--only', choices=('timeline', 'mem', 'upgrade', 'iptables', 'run'), help='run one part')
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that the running QEMU is killed too
-    parts = {'timeline': part_timeline, 'iptables': part_iptables, 'upgrade': part_upgrade, 'mem': part_mem}
+    parts = {'timeline': part_timeline, 'iptables': part_iptables, 'upgrade': part_upgrade, 'run': part_run,
+             'mem': part_mem}
     path = os.path.join(BUILD, 'bench.json')
     res = {}
     if args.only and os.path.exists(path):   # keep the other parts' last figures
@@ -371,7 +408,7 @@ def main():
     with open(os.path.join(BUILD, 'bench.md'), 'w') as f:
         f.write(about + '\n\n' + md + '\n')
     print(about + '\n\n' + text)
-    failed = [r['name'] for p in ('timeline', 'iptables') for k in ('first', 'second', 'on', 'off')
+    failed = [r['name'] for p in ('timeline', 'iptables', 'run') for k in ('first', 'second', 'on', 'off', 'runs')
               for r in (res.get(p) or {}).get(k, []) if args.only in (None, p) and 'failed' in r]
     if args.only in (None, 'upgrade') and 'failed' in res.get('upgrade', {}):
         failed.append('bench-upgrade')
