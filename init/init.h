@@ -63,6 +63,7 @@ int mounts_setup(void);
 int modules_start(void);                /* coldplug and Docker's set, in a child */
 int modules_load_early(void);           /* what the next steps need, here and now */
 int modules_load(const char *name);     /* modules loaded, or -errno */
+void hotplug_start(void);               /* after coldplug: drivers for devices added later */
 /* Waits up to timeout_ms until look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms);
 int modprobe_main(int argc, char **argv);

@@ -216,6 +216,7 @@ static void bg_done(struct child *c, int status)
 		warn("modules: background modprobe ended with status %d after %lld ms (its messages are above)",
 		     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), (long long)(now_ms() - bg_t0));
 	power_button_setup(1);
+	hotplug_start();        /* from now on, devices that come get their drivers as they come */
 }
 
 /* Device drivers (coldplug) and Docker's set load in a child, our own modprobe applet, while
@@ -244,6 +245,7 @@ int modules_start(void)
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		probe(fixed[i], 1);
 	power_button_setup(1);
+	hotplug_start();
 	return 0;
 }
 

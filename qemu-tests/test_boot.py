@@ -4,7 +4,8 @@ import re
 
 from harness import DOCKERD_PID, DOM0_PID
 
-BOOT = {'append': 'console'}
+# A free PCIe root port, for a device added while the machine runs (hotplug).
+BOOT = {'append': 'console', 'qemu_args': ['-device', 'pcie-root-port,id=hp,chassis=9,slot=9']}
 INIT = r'onlydocker: \[ *\d+\.\d+\] init: onlydocker init starting'
 
 
@@ -60,6 +61,17 @@ def test_modprobe_applet_loads_on_demand(vm):
     assert out.split() == ['0', '1'] and st == 0, out
     out, st = vm.run('modprobe no_such_module_xyz')
     assert st != 0 and 'no_such_module_xyz' in out, out
+
+
+def test_a_device_added_later_gets_its_driver(vm):
+    vm.wait_for(r'modules: coldplug and Docker\'s set done in the background', timeout=120, since=0)
+    out, _ = vm.run('grep -c "^virtio_scsi " /proc/modules')
+    assert out.strip() == '0', 'virtio_scsi loaded before any such device: ' + out
+    vm.qmp('device_add', driver='virtio-scsi-pci', id='scsi9', bus='hp')
+    # The driver loads on the device's uevent; the shell only looks, a tenth of a second apart.
+    out, _ = vm.run('i=0; until [ -e /sys/class/scsi_host/host0 ] || [ $i -ge 300 ]; do i=$((i+1)); sleep 0.1; done; '
+                    'grep -c "^virtio_scsi " /proc/modules; ls /sys/class/scsi_host', timeout=60)
+    assert out.split()[:2] == ['1', 'host0'], out
 
 
 def test_data_disk_mounted_by_label(vm):
