@@ -1,6 +1,6 @@
-/* Docker Engine API client: owns the connections to the engine's unix socket, writing each request
- * (streaming a file body a piece at a time), parsing the response (http_parser) and every deadline.
- * Asynchronous only: the init's poll loop drives it through engine_pollfds/dispatch/expire. */
+/* Docker Engine API client: owns the connections to the engine's unix socket, each request's
+ * lifetime and deadline, sending (a file body a piece at a time) and receiving; the HTTP bytes are
+ * engine_http.c's. Asynchronous only: init's poll loop drives it through engine_pollfds/dispatch/expire. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -12,34 +12,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "http_parser.h"
-#include "engine.h"
+#include "engine_req.h"
 #include "log.h"
-
-enum st { ST_FAILED, ST_RETRY, ST_CONNECTING, ST_SENDING, ST_RECEIVING, ST_DONE };
-
-struct ereq {
-	struct ereq *next;
-	uint64_t serial;        /* tells requests started inside a callback from those being dispatched */
-	enum st st;
-	int fd, body_fd;
-	int err;                /* ST_FAILED: the failure to report; else a failure found inside a parser callback */
-	int send_err;           /* the engine closed while we sent: report this if no answer comes */
-	int busy, dead, complete, stream, got;
-	int hijack;             /* engine_hijack(): the connection is handed over on 101 */
-	char what[96];          /* "METHOD /path" for the logs */
-	char *out;              /* request line, headers and JSON body */
-	size_t out_len, out_off;
-	off_t file_off, file_end;
-	int64_t start, deadline, retry_at;
-	int retry_ms;
-	http_parser hp;
-	char *body;
-	size_t len, cap;
-	ereq_done_fn done;
-	ereq_chunk_fn chunk;
-	void *arg;
-};
 
 static struct ereq *reqs;
 static uint64_t serial_next = 1;
@@ -50,58 +24,6 @@ void engine_set_socket(const char *path)
 {
 	snprintf(sock_path, sizeof sock_path, "%s", path);
 }
-
-/* ---- response parsing ---- */
-
-static int on_headers(http_parser *p)
-{
-	struct ereq *r = p->data;
-	r->stream = r->chunk && p->status_code < 300;
-	return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-	struct ereq *r = p->data;
-	if (r->stream) {
-		r->chunk(r, at, len, r->arg);
-		return r->dead;         /* cancelled from its own chunk callback: stop parsing */
-	}
-	if (r->len + len > ENGINE_BODY_MAX) {
-		warn("engine: %s: response body over %u bytes", r->what, ENGINE_BODY_MAX);
-		r->err = -EMSGSIZE;
-		return 1;
-	}
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		char *b = realloc(r->body, cap);
-		if (!b) {
-			err("engine: %s: response body of %zu bytes: %s", r->what, r->len + len, strerror(ENOMEM));
-			r->err = -ENOMEM;
-			return 1;
-		}
-		r->body = b;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->len, at, len);
-	r->len += len;
-	r->body[r->len] = 0;
-	return 0;
-}
-
-static int on_complete(http_parser *p)
-{
-	((struct ereq *)p->data)->complete = 1;
-	return 0;
-}
-
-static const http_parser_settings settings = {
-	.on_headers_complete = on_headers,
-	.on_body = on_body,
-	.on_message_complete = on_complete,
-};
 
 /* ---- request lifetime ---- */
 
@@ -267,13 +189,13 @@ static int do_recv(struct ereq *r)
 	if (n > 0)
 		r->got = 1;
 	/* n == 0 tells the parser about EOF, which ends a body that has neither length nor chunks. */
-	size_t used = http_parser_execute(&r->hp, &settings, iobuf, (size_t)n);
+	size_t used = http_parser_execute(&r->hp, &engine_http_settings, iobuf, (size_t)n);
 	if (r->dead)
 		return 0;
 	if (r->complete && r->hijack && r->hp.upgrade && r->hp.status_code == 101) {
 		/* What came after the headers is the start of the raw stream: its new owner's. */
 		r->len = 0;
-		if (on_body(&r->hp, iobuf + used, (size_t)n - used))
+		if (engine_http_body(&r->hp, iobuf + used, (size_t)n - used))
 			return r->err;
 		return 1;
 	}
@@ -319,63 +241,6 @@ static void step(struct ereq *r, short rev)
 
 /* ---- the request ---- */
 
-static int build_request(struct ereq *r, const char *method, const char *path, const char *json)
-{
-	long long clen = -1;
-	const char *ctype = NULL;
-	size_t jl = json ? strlen(json) : 0;
-
-	if (path[0] != '/' || strpbrk(path, " \r\n") || strpbrk(method, " \r\n/")) {
-		err("engine: %s: invalid request line", r->what);
-		return -EINVAL;
-	}
-	if (r->body_fd >= 0) {
-		struct stat st;
-		if (json) {
-			err("engine: %s: both a JSON body and a body file", r->what);
-			return -EINVAL;
-		}
-		if (fstat(r->body_fd, &st) < 0) {
-			int e = errno;
-			err("engine: %s: body file: %s", r->what, strerror(e));
-			return -e;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			err("engine: %s: the body file is not a regular file", r->what);
-			return -EINVAL;
-		}
-		r->file_off = lseek(r->body_fd, 0, SEEK_CUR);
-		if (r->file_off < 0 || r->file_off > st.st_size)
-			r->file_off = 0;
-		r->file_end = st.st_size;
-		clen = (long long)(st.st_size - r->file_off);
-		ctype = "application/x-tar";
-	} else if (json) {
-		clen = (long long)jl;
-		ctype = "application/json";
-	} else if (!strcmp(method, "POST") || !strcmp(method, "PUT")) {
-		clen = 0;
-	}
-	size_t cap = strlen(method) + strlen(path) + jl + 256;
-	r->out = malloc(cap);
-	if (!r->out) {
-		err("engine: %s: %s", r->what, strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	/* A hijack asks to upgrade: the engine answers 101 and the connection carries a raw stream. */
-	int n = snprintf(r->out, cap, "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: onlydocker-init\r\n%s",
-	                 method, path, r->hijack ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n");
-	if (ctype)
-		n += snprintf(r->out + n, cap - (size_t)n, "Content-Type: %s\r\n", ctype);
-	if (clen >= 0)
-		n += snprintf(r->out + n, cap - (size_t)n, "Content-Length: %lld\r\n", clen);
-	n += snprintf(r->out + n, cap - (size_t)n, "\r\n");
-	if (json)
-		memcpy(r->out + n, json, jl);
-	r->out_len = (size_t)n + jl;
-	return 0;
-}
-
 static struct ereq *start(const char *method, const char *path, const char *json_body, int body_fd,
                           int timeout_ms, ereq_done_fn done, ereq_chunk_fn chunk, void *arg, int hijack)
 {
@@ -403,7 +268,7 @@ static struct ereq *start(const char *method, const char *path, const char *json
 		pp = &(*pp)->next;
 	*pp = r;
 
-	int e = build_request(r, method, path, json_body);
+	int e = engine_http_request(r, method, path, json_body);
 	if (!e) {
 		e = try_connect(r);
 		if (e)
