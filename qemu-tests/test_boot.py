@@ -47,6 +47,8 @@ def test_cgroup2_controllers_enabled(vm):
 
 
 def test_modules_loaded_with_softdeps(vm):
+    # Docker's set loads in the background, while the shell is already up.
+    vm.wait_for(r"modules: coldplug and Docker's set done in the background", timeout=120, since=0)
     out, _ = vm.run("cut -d' ' -f1 /proc/modules", check=True)
     mods = set(out.split())
     # virtio_pci comes from coldplug only; crc32c_generic only through libcrc32c's softdep.
@@ -64,7 +66,7 @@ def test_modprobe_applet_loads_on_demand(vm):
 
 
 def test_a_device_added_later_gets_its_driver(vm):
-    vm.wait_for(r'modules: coldplug and Docker\'s set done in the background', timeout=120, since=0)
+    vm.wait_for(r"modules: coldplug and Docker's set done in the background", timeout=120, since=0)
     out, _ = vm.run('grep -c "^virtio_scsi " /proc/modules')
     assert out.strip() == '0', 'virtio_scsi loaded before any such device: ' + out
     vm.qmp('device_add', driver='virtio-scsi-pci', id='scsi9', bus='hp')
