@@ -2,8 +2,6 @@
  * the kernel's uevents, read in the event loop once coldplug is done, and each new device's
  * driver loaded by its modalias through our modprobe applet, one child at a time. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <linux/netlink.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,14 +79,11 @@ static void on_uevent(int fd, short rev, void *arg)
 
 void hotplug_start(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	if (uev.fn)
 		return;
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		warn("hotplug: uevents: %s; devices added later get no driver", strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int fd = uevent_socket();
+	if (fd < 0) {
+		warn("hotplug: uevents: %s; devices added later get no driver", strerror(-fd));
 		return;
 	}
 	watch_add(&uev, fd, POLLIN, on_uevent, NULL);

@@ -64,7 +64,9 @@ int modules_start(void);                /* coldplug and Docker's set, in a child
 int modules_load_early(void);           /* what the next steps need, here and now */
 int modules_load(const char *name);     /* modules loaded, or -errno */
 void hotplug_start(void);               /* after coldplug: drivers for devices added later */
-/* Waits up to timeout_ms until look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
+/* uevent.c: the kernel's uevent socket (non-blocking, or -errno); and a wait up to timeout_ms until
+ * look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
+int uevent_socket(void);
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms);
 int modprobe_main(int argc, char **argv);
 int cgroups_setup(void);

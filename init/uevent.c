@@ -2,6 +2,7 @@
  * a bound. Drivers load in the background (modules_start), so the disk, the NIC or the --run port
  * may appear a moment after init first looks for them. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <stdio.h>
@@ -10,6 +11,21 @@
 #include <unistd.h>
 #include "init.h"
 
+/* A non-blocking socket on the kernel's uevent broadcast, or -errno. */
+int uevent_socket(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	if (s < 0)
+		return -errno;
+	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int e = errno;
+		close(s);
+		return -e;
+	}
+	return s;
+}
+
 /* Waits until look(arg) finds something, woken by the kernel's uevents of that subsystem, within
  * timeout_ms: a device's driver may still be loading in the background (modules_start). */
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms)
@@ -17,12 +33,7 @@ char *wait_device(const char *subsystem, char *(*look)(const char *), const char
 	char *dev = look(arg);
 	if (dev || timeout_ms <= 0)
 		return dev;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
-	if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(s);
-		s = -1;
-	}
+	int s = uevent_socket();        /* < 0: no wake-ups, one more look below and that is all */
 	int64_t end = now_ms() + timeout_ms;
 	char want[64];
 	snprintf(want, sizeof want, "SUBSYSTEM=%s", subsystem);
