@@ -255,24 +255,26 @@ int modules_load(const char *name)
 	return probe(name, 0);
 }
 
+/* Loads each of a list now; returns how many modules that took. */
+static int load_list(const char *const *names, size_t n)
+{
+	int total = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = probe(names[i], 0);
+		if (r > 0)
+			total += r;
+		else if (r < 0 && r != -ENOENT)
+			warn("modules: %s: %s", names[i], strerror(-r));
+	}
+	return total;
+}
+
 int modules_load_early(void)
 {
 	int64_t t0 = now_ms();
-	int total = 0;
-	for (size_t i = 0; i < sizeof early / sizeof early[0]; i++) {
-		int r = probe(early[i], 0);
-		if (r > 0)
-			total += r;
-		else if (r < 0 && r != -ENOENT)
-			warn("modules: %s: %s", early[i], strerror(-r));
-	}
-	for (size_t i = 0; cfg.run && i < sizeof early_run / sizeof early_run[0]; i++) {
-		int r = probe(early_run[i], 0);
-		if (r > 0)
-			total += r;
-		else if (r < 0 && r != -ENOENT)
-			warn("modules: %s: %s", early_run[i], strerror(-r));
-	}
+	int total = load_list(early, sizeof early / sizeof early[0]);
+	if (cfg.run)
+		total += load_list(early_run, sizeof early_run / sizeof early_run[0]);
 	info("modules: loop, squashfs%s: %d modules loaded in %lld ms",
 	     cfg.run ? " and those of --run" : "", total, (long long)(now_ms() - t0));
 	return 0;
