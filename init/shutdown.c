@@ -26,7 +26,6 @@ static int pending;
 
 static void step(enum stage s);
 
-
 int shutdown_in_progress(void) { return stage != S_NONE; }
 
 static const char *action_name(enum power_action a)

@@ -228,6 +228,7 @@ static void create(struct sysc *s)
 
 /* ---- at shutdown: the next boot's dom0, made now ---- */
 static void (*prepare_cb)(void);
+static int prepare_ms;                  /* the shutdown's time left when it asked */
 
 static void prepare_end(const char *what, int status, const char *body)
 {
@@ -248,29 +249,28 @@ static void prepare_created(struct ereq *r, int status, const char *body, size_t
 
 static void prepare_removed(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
-	(void)r; (void)len;
+	(void)r; (void)len; (void)arg;
 	if (status != 204 && status != 404) {
 		prepare_end("remove", status, body);
 		return;
 	}
 	char *json = config_json(&dom0, NULL);
-	engine_call("POST", ENGINE_API "/containers/create?name=" DOM0_NAME, json, -1, *(int *)arg, prepare_created,
+	engine_call("POST", ENGINE_API "/containers/create?name=" DOM0_NAME, json, -1, prepare_ms, prepare_created,
 		    NULL, NULL);
 	free(json);
 }
 
 void syscont_prepare_next(int timeout_ms, void (*done)(void))
 {
-	static int ms;
 	if (!ready || !cfg.dom0 || !done) {
 		if (done)
 			done();
 		return;
 	}
-	ms = timeout_ms;
+	prepare_ms = timeout_ms;
 	prepare_cb = done;
 	engine_call("DELETE", ENGINE_API "/containers/" DOM0_NAME "?force=1", NULL, -1, timeout_ms, prepare_removed, NULL,
-		    &ms);
+		    NULL);
 }
 
 static void load_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
