@@ -21,15 +21,20 @@ all: $(B)/initrd.img $(B)/vmlinuz
 deps:
 	@initrd/host-deps.sh
 
-$(B)/.fetched: initrd/fetch.sh | deps
+$(B)/.fetched: initrd/fetch.sh initrd/apt.sh | deps
 	initrd/fetch.sh $(B)
 	touch $@
 
 $(B)/vmlinuz: $(B)/.fetched
 	cp $(B)/kernel/vmlinuz $@.tmp && mv $@.tmp $@
 
-$(MUSL_LIBS): init/libs.sh | deps
+# build/versions.txt names every Debian 13 version that went in: fetch.sh's binary packages, then
+# the source packages init links ("src:NAME VERSION").
+$(MUSL_LIBS): init/libs.sh initrd/apt.sh $(B)/.fetched | deps
 	init/libs.sh $(B)
+	{ grep -v '^src:' $(B)/versions.txt; sed 's/^/src:/' $(MUSL)/versions.txt; } > $(B)/versions.txt.tmp
+	mv $(B)/versions.txt.tmp $(B)/versions.txt
+	touch $@
 
 $(B)/images/.stamp: $(B)/.fetched images/build.py images/images.conf $(wildcard images/*.py images/dhcpcd/* images/dom0/*)
 	python3 images/build.py --pkgroot $(B)/pkgroot --out $(B)/images --versions $(B)/versions.txt \

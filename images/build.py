@@ -10,6 +10,7 @@ import os
 import posixpath
 import subprocess
 import sys
+import tarfile
 
 from dockerarchive import Layer, write_archive
 
@@ -52,28 +53,59 @@ class PkgRoot:
         return os.path.join(self.root, rel.lstrip("/"))
 
     def resolve(self, rel, why):
-        """Follow symlinks inside PKGROOT as if it were /; return (real path, [(link, target)])."""
-        rel, links = rel.lstrip("/"), []
-        for _ in range(40):
-            parent = posixpath.dirname(rel)
-            if os.path.realpath(self.host(parent)) != os.path.join(os.path.realpath(self.root), parent).rstrip("/"):
-                raise BuildError(f"PKGROOT directory /{parent} is a symlink: unpack packages into an empty directory")
-            path = self.host(rel)
-            if os.path.islink(path):
-                target = os.readlink(path)
-                links.append((rel, target))
-                rel = posixpath.normpath(posixpath.join(parent, target)).lstrip("/")
+        """Follow symlinks inside PKGROOT as if it were /, component by component (Debian 13's
+        /lib64 and /bin are links into /usr); return (real path, [(link, target)])."""
+        todo, done, links = [p for p in rel.strip("/").split("/")], [], []
+        while todo:
+            name = todo.pop(0)
+            if name in ("", "."):
                 continue
-            if not os.path.isfile(path):
-                raise BuildError(f"missing in PKGROOT: /{rel} ({why})")
-            return rel, links
-        raise BuildError(f"symlink loop in PKGROOT at /{rel}")
+            if name == "..":
+                done = done[:-1]
+                continue
+            cur = "/".join(done + [name])
+            if os.path.islink(self.host(cur)):
+                if len(links) >= 40:
+                    raise BuildError(f"symlink loop in PKGROOT at /{cur}")
+                target = os.readlink(self.host(cur))
+                links.append((cur, target))
+                if target.startswith("/"):
+                    done = []
+                todo = target.strip("/").split("/") + todo
+                continue
+            done.append(name)
+        real = "/".join(done)
+        if not os.path.isfile(self.host(real)):
+            raise BuildError(f"missing in PKGROOT: /{rel.lstrip('/')} ({why})")
+        return real, links
 
     def find_lib(self, name, why):
         for d in LIB_DIRS:
             if os.path.lexists(self.host(f"{d}/{name}")):
                 return f"{d}/{name}"
         raise BuildError(f"missing in PKGROOT: library {name} ({why}); add the package that ships it")
+
+
+class MergedLayer(Layer):
+    """A layer with Debian 13's merged /usr: /bin, /sbin, /lib and /lib64 are links into /usr, and
+    whatever is added under them lands in /usr, so busybox's applet paths and the ELF interpreter
+    (/lib64/ld-linux-x86-64.so.2) name files that exist."""
+    TOP = {"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64"}
+
+    def __init__(self, mtime):
+        super().__init__(mtime)
+        for link, target in self.TOP.items():
+            super()._put(link, (tarfile.SYMTYPE, 0o777, None, target))
+
+    def _put(self, path, entry):
+        head, _, rest = posixpath.normpath(path.lstrip("/")).partition("/")
+        if head in self.TOP:
+            if not rest:
+                if entry[0] == tarfile.SYMTYPE and posixpath.normpath(entry[3].lstrip("/")) == self.TOP[head]:
+                    return head      # the link itself, met again while resolving a path
+                raise ValueError(f"/{head} is a link into /usr in this image")
+            path = f"{self.TOP[head]}/{rest}"
+        return super()._put(path, entry)
 
 
 def readelf(args, path):
@@ -168,7 +200,7 @@ def config(created, labels_, entrypoint, workdir="/"):
 
 def build_dhcpcd(pkg, versions, mtime, created):
     packages = ["busybox-static", "dhcpcd-base", "libc6"]
-    layer = Layer(mtime)
+    layer = MergedLayer(mtime)
     add_base(layer, pkg, packages)
     add_busybox(layer, pkg, DHCPCD_APPLETS)
     add_elf(layer, pkg, "usr/sbin/dhcpcd", "dhcpcd-base")
@@ -188,11 +220,17 @@ def build_dhcpcd(pkg, versions, mtime, created):
 
 
 def build_dom0(pkg, versions, conf, mtime, created):
-    packages = ["busybox-static", "docker.io", "libc6"]
-    layer = Layer(mtime)
+    packages = ["busybox-static"]
+    layer = MergedLayer(mtime)
     add_base(layer, pkg, packages)
     add_busybox(layer, pkg)
-    add_elf(layer, pkg, "usr/bin/docker", "docker.io")
+    # The docker CLI, its compose and buildx plugins and the glibc they need are the engine
+    # image's, bind-mounted read-only at the same path (init does it): links here, not 150 MiB of
+    # copies to load at every first boot. An upgraded dom0 image that brings its own CLI has real
+    # files at these paths, and they win.
+    engine = conf["ENGINE_DIR"]
+    for path in ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib/x86_64-linux-gnu", "usr/lib64"]:
+        layer.symlink(path, f"{engine}/{path}")
     for d in ["host", "var/run", "usr/local/bin"]:
         layer.dir(d)
     add_ours(layer, "dom0/entrypoint.sh", "entrypoint.sh", 0o755)
@@ -200,7 +238,8 @@ def build_dom0(pkg, versions, conf, mtime, created):
     layer.file("etc/passwd", PASSWD_ROOT.encode())
     layer.file("etc/group", GROUP.encode())
     release = {"DOM0_VERSION": conf["DOM0_VERSION"], "BUILD_DATE": created}
-    release.update({f"PKG_{p.replace('-', '_').replace('.', '_').upper()}": versions.get(p, "unknown") for p in packages})
+    cli = ["docker-cli", "docker-compose", "docker-buildx"]   # not in the image: the engine's, by bind mount
+    release.update({f"PKG_{p.replace('-', '_').replace('.', '_').upper()}": versions.get(p, "unknown") for p in packages + cli})
     layer.file("etc/dom0-release", "".join(f"{k}='{v}'\n" for k, v in release.items()).encode(), 0o644)
     lab = labels(versions, packages)
     lab["org.onlydocker.dom0.version"] = conf["DOM0_VERSION"]
@@ -211,7 +250,7 @@ def build_dom0(pkg, versions, conf, mtime, created):
 def build_busybox(pkg, versions, mtime, created):
     """For the tests only (kvm --run --image-tar): busybox and nothing else."""
     packages = ["busybox-static"]
-    layer = Layer(mtime)
+    layer = MergedLayer(mtime)
     add_base(layer, pkg, packages)
     add_busybox(layer, pkg)
     layer.file("etc/passwd", (PASSWD_ROOT + "nobody:x:65534:65534:nobody:/:/bin/false\n").encode())
@@ -230,7 +269,7 @@ def main():
     args = ap.parse_args()
     try:
         conf = read_kv(os.path.join(HERE, "images.conf"))
-        for key in ["DHCP_IMAGE", "DOM0_IMAGE", "DOM0_BUNDLED", "DOM0_VERSION", "TEST_IMAGE"]:
+        for key in ["DHCP_IMAGE", "DOM0_IMAGE", "DOM0_BUNDLED", "DOM0_VERSION", "TEST_IMAGE", "ENGINE_DIR"]:
             if not conf.get(key):
                 raise BuildError(f"images/images.conf has no {key}")
         versions = {}

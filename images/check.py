@@ -99,7 +99,8 @@ def check_format(name, path, tags):
     return cfg, entries
 
 
-def check_contents(name, cfg, entries, must_have):
+def check_contents(name, cfg, entries, must_have, outside=None):
+    """outside: a path prefix that links may point into (a bind mount at run time)."""
     c = cfg.get("config", {})
     entry = (c.get("Entrypoint") or [None])[0]
     check(f"{name}: entrypoint {entry} in image", entry and resolve(entries, entry) is not None)
@@ -108,7 +109,13 @@ def check_contents(name, cfg, entries, must_have):
     check(f"{name}: PATH set", any(e.startswith("PATH=") for e in c.get("Env") or []))
     missing = [p for p in must_have if resolve(entries, p) is None]
     check(f"{name}: holds {len(must_have)} required paths", not missing, missing)
-    dangling = [p for p, (ti, _) in entries.items() if ti.issym() and resolve(entries, p) is None]
+    def leaves(p, hops=0):   # a link into `outside`, directly or through other links of the image
+        ti = entries.get(p, (None,))[0]
+        if not (outside and ti is not None and ti.issym() and hops < 10):
+            return False
+        t = ti.linkname
+        return t.startswith(outside + "/") or leaves(posixpath.normpath(posixpath.join(posixpath.dirname(p), t)).lstrip("/"), hops + 1)
+    dangling = [p for p, (ti, _) in entries.items() if ti.issym() and resolve(entries, p) is None and not leaves(p)]
     check(f"{name}: no dangling symlinks", not dangling, dangling[:5])
     unmet = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,9 +181,16 @@ def main():
                 f"\n{w}\n" in conf_text for w in ["nodev", "noarp", "persistent", "timeout 0"]))
         if "dom0" in images:
             labels = check_contents("dom0", *images["dom0"], [
-                "bin/busybox", "bin/sh", "usr/bin/docker", "entrypoint.sh", "etc/profile", "etc/dom0-release",
+                "bin/busybox", "bin/sh", "entrypoint.sh", "etc/profile", "etc/dom0-release",
                 "etc/passwd", "host", "var/run", "tmp", "root", "usr/bin/setsid", "sbin/poweroff", "sbin/reboot",
-                "sbin/halt", "bin/cttyhack"])
+                "sbin/halt", "bin/cttyhack"], outside=conf["ENGINE_DIR"])
+            ents = images["dom0"][1]
+            for path in ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib64", "usr/lib/x86_64-linux-gnu"]:
+                ti = ents.get(path, (None,))[0]
+                check(f"dom0: /{path} links into the engine image", ti is not None and ti.issym()
+                      and ti.linkname == f"{conf['ENGINE_DIR']}/{path}", ti and ti.linkname)
+            size = os.path.getsize(os.path.join(dirs[0], "dom0.tar"))
+            check("dom0: archive under 4 MiB (the CLI is the engine image's)", size < 4 << 20, size)
             check("dom0: version label as images.conf says", labels.get("org.onlydocker.dom0.version") == conf["DOM0_VERSION"])
         if os.geteuid() != 0:
             skip("dhcpcd hooks and dom0 console", "need root for chroot")

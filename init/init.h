@@ -90,6 +90,11 @@ void dockerd_stop(void);                /* SIGTERM; shutdown learns of the exit 
 int dockerd_running(void);
 void syscont_engine_up(void);           /* called when /_ping answers */
 void syscont_engine_down(void);
+/* run.c: kvm --run (od.run), one container for the host */
+void run_setup(void);                   /* boot: the spec, the port, the shared directories */
+void run_engine_up(void);
+void run_engine_down(void);
+void run_shutdown(void);                /* the machine is going down: the status must reach the host */
 void swarm_engine_up(void);             /* od.swarm, od.swarm.join: until the node is a member */
 void swarm_engine_down(void);
 void unmount_all(void);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the init's third-party C libraries (libblkid, libmount, libkmod, cJSON, http_parser) as musl static
-# archives from Debian bookworm source packages fetched at build time into BUILD/src (once, then cached).
+# archives from Debian 13 (trixie) source packages fetched at build time, through initrd/apt.sh's private
+# apt state, into BUILD/src (once, then cached).
 # Usage: init/libs.sh BUILD_DIR  ->  BUILD_DIR/musl/{lib/*.a,include/...,versions.txt,uapi/}
 # Host requirements: musl-tools dpkg-dev autoconf automake libtool pkg-config make gcc linux-libc-dev
 set -euo pipefail
@@ -8,8 +9,7 @@ set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 BUILD=$(realpath -m "$1")
 SELF=$(realpath "$0")
-SUITE=bookworm
-APT=$BUILD/apt SRC=$BUILD/src PREFIX=$BUILD/musl WORK=$BUILD/libs-work LOGS=$BUILD/log/libs
+SRC=$BUILD/src PREFIX=$BUILD/musl WORK=$BUILD/libs-work LOGS=$BUILD/log/libs
 UAPI=$PREFIX/uapi
 STAMP=$PREFIX/.libs.stamp
 PKGS=(util-linux kmod cjson http-parser)
@@ -33,7 +33,7 @@ complete() {
 complete && exit 0
 
 command -v musl-gcc >/dev/null || die "musl-gcc not found (apt-get install musl-tools)"
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$SRC/dl" "$WORK" "$LOGS"
+mkdir -p "$SRC/dl" "$WORK" "$LOGS"
 # Two builds into one BUILD_DIR (e.g. make -j) would trample each other's scratch trees.
 exec 9>"$BUILD/.libs.lock"
 flock 9
@@ -52,55 +52,34 @@ step() {
     echo "== $what: done in $((SECONDS - t0)) s" >>"$log"
 }
 
-# Prints "URI SUITE KEYRING" for each enabled deb entry of the machine's apt config, so the private deb-src
-# list uses the same mirror (and signing key) as the machine; both one-line and deb822 files are read.
-machine_sources() {
-    local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] || continue
-        awk '$1 == "deb" { i = 2; key = ""
-                if ($i ~ /^\[/) { while (1) { if ($i ~ /signed-by=/) { key = $i; sub(/.*signed-by=/, "", key); sub(/\].*/, "", key) }
-                                              if ($i ~ /\]$/ || i >= NF) break; i++ }
-                                  i++ }
-                print $i, $(i + 1), key }' "$f"
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        awk 'BEGIN { RS = ""; FS = "\n" }
-             { delete v
-               for (n = 1; n <= NF; n++) { if ($n ~ /^[ \t#]/ || $n !~ /:/) continue
-                   k = tolower(substr($n, 1, index($n, ":") - 1)); v[k] = substr($n, index($n, ":") + 1) }
-               if (tolower(v["enabled"]) ~ /no/ || (" " v["types"] " ") !~ /[ \t]deb[ \t]/) next
-               key = v["signed-by"]; gsub(/[ \t]/, "", key); if (key !~ /^\//) key = ""
-               nu = split(v["uris"], u, " "); ns = split(v["suites"], s, " ")
-               for (a = 1; a <= nu; a++) for (b = 1; b <= ns; b++) print u[a], s[b], key }' "$f"
-    done
-}
+# shellcheck source=initrd/apt.sh
+. "$(dirname "$SELF")/../initrd/apt.sh"
 
-write_sources_list() {
-    local suite uri key found lines=""
-    for suite in "$SUITE" "$SUITE-updates" "$SUITE-security"; do
-        found=$(machine_sources | awk -v s="$suite" '$2 == s { print; exit }')
-        if [ -z "$found" ]; then
-            uri=http://deb.debian.org/debian
-            [ "$suite" = "$SUITE-security" ] && uri=http://deb.debian.org/debian-security
-            found="$uri $suite"
+# unpack_parts PKG VERSION TREE: the source package from its parts, for a mirror that serves the
+# tarballs but not the .dsc (seen here for kmod and http-parser): apt checked each file it fetched
+# against trixie's signed Sources index, so the parts are what the .dsc would name. The orig tarball,
+# then the debian tarball if there is one, then its quilt series, as dpkg-source would apply them.
+unpack_parts() {
+    local pkg=$1 ver=$2 tree=$3 orig deb p opts
+    orig=$(compgen -G "$SRC/dl/${pkg}_${ver%%-*}.orig.tar.*" | head -n 1 || true)
+    [ -n "$orig" ] || die "$pkg: neither a .dsc nor an orig tarball of $ver could be fetched (log: $LOGS/$pkg-fetch.log)"
+    mkdir -p "$tree"
+    tar -xf "$orig" -C "$tree" --strip-components=1
+    deb=$(compgen -G "$SRC/dl/${pkg}_${ver#*:}.debian.tar.*" | head -n 1 || true)
+    if [ -n "$deb" ]; then
+        tar -xf "$deb" -C "$tree"
+        if [ -f "$tree/debian/patches/series" ]; then
+            while read -r p opts; do
+                case $p in ''|'#'*) continue ;; esac
+                patch -d "$tree" -s -N ${opts:--p1} <"$tree/debian/patches/$p" ||
+                    die "$pkg: Debian patch $p does not apply"
+            done <"$tree/debian/patches/series"
         fi
-        read -r uri suite key <<<"$found"
-        lines+="deb-src ${key:+[signed-by=$key] }$uri $suite main"$'\n'
-    done
-    printf '%s' "$lines" >"$APT/sources.list.tmp"
-    mv "$APT/sources.list.tmp" "$APT/sources.list"
-}
-
-APT_OPTS=(-o "Dir::Etc::SourceList=$APT/sources.list" -o Dir::Etc::SourceParts=/dev/null
-          -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache")
-
-ensure_lists() {
-    compgen -G "$APT/lists/*_Sources*" >/dev/null && return 0
-    write_sources_list
-    step apt "apt-get update (private deb-src list $APT/sources.list)" apt-get "${APT_OPTS[@]}" update
-    compgen -G "$APT/lists/*_Sources*" >/dev/null || die "apt: apt-get update fetched no Sources index (log: $LOGS/apt.log)"
+        echo "libs.sh: $pkg $ver: built from its orig and debian tarballs (the mirror has no .dsc)" >&2
+    else
+        echo "libs.sh: $pkg $ver: built from its orig tarball alone (the mirror has neither the .dsc nor the debian tarball)" >&2
+        grep -qs "^$pkg $ver\$" "$SRC/partial-sources.txt" || echo "$pkg $ver" >>"$SRC/partial-sources.txt"
+    fi
 }
 
 # fetch PKG: downloads (once) and unpacks the source package; leaves "VERSION DIR" in $SRC/PKG.fetched.
@@ -112,18 +91,23 @@ fetch() {
     fi
     rm -rf "$tmp" && mkdir -p "$tmp"
     : >"$LOGS/$pkg-fetch.log"
-    if ! compgen -G "$SRC/dl/${pkg}_*.dsc" >/dev/null; then
-        ensure_lists
-        STEP_LOG=$LOGS/$pkg-fetch.log step "$pkg" "apt-get source --download-only" \
-            bash -c 'cd "$1" && shift && apt-get "$@"' _ "$tmp" "${APT_OPTS[@]}" source --download-only "$pkg"
+    apt_ready || die "apt: the private $SUITE state could not be set up"
+    ver=$(apt-cache "${APT_OPTS[@]}" showsrc --only-source "$pkg" 2>>"$LOGS/$pkg-fetch.log" |
+          sed -n 's/^Version: //p' | sort -V | tail -n 1)
+    [ -n "$ver" ] || die "$pkg: no source package in $SUITE's Sources index (log: $LOGS/$pkg-fetch.log)"
+    if ! compgen -G "$SRC/dl/${pkg}_${ver#*:}.dsc" >/dev/null; then
+        # A missing part is not fatal here: unpack_parts decides whether what came is enough.
+        (cd "$tmp" && apt-get "${APT_OPTS[@]}" source --download-only "$pkg=$ver") >>"$LOGS/$pkg-fetch.log" 2>&1 ||
+            echo "libs.sh: $pkg: apt-get source reported an error (log: $LOGS/$pkg-fetch.log)" >&2
         find "$tmp" -maxdepth 1 -type f -name "${pkg}_*" -exec mv -t "$SRC/dl/" {} +
     fi
-    dsc=$(compgen -G "$SRC/dl/${pkg}_*.dsc" | sort -V | tail -n 1)
-    [ -n "$dsc" ] || die "$pkg: no .dsc downloaded (log: $LOGS/$pkg-fetch.log)"
-    ver=$(sed -n 's/^Version: //p' "$dsc")
-    [ -n "$ver" ] || die "$pkg: no Version in $dsc"
     dir=$pkg-${ver#*:}
-    STEP_LOG=$LOGS/$pkg-fetch.log step "$pkg" "dpkg-source -x $dsc" dpkg-source -x "$dsc" "$tmp/tree"
+    dsc=$SRC/dl/${pkg}_${ver#*:}.dsc
+    if [ -f "$dsc" ]; then
+        STEP_LOG=$LOGS/$pkg-fetch.log step "$pkg" "dpkg-source -x $dsc" dpkg-source -x "$dsc" "$tmp/tree"
+    else
+        unpack_parts "$pkg" "$ver" "$tmp/tree"
+    fi
     rm -rf "${SRC:?}/$dir" && mv "$tmp/tree" "$SRC/$dir" && rm -rf "$tmp"
     echo "$ver $dir" >"$SRC/$pkg.fetched"
 }
@@ -232,7 +216,11 @@ for p in "${PKGS[@]}"; do build "$p"; done
 rm -f "$STAMP"
 mkdir -p "$PREFIX/lib" "$PREFIX/include"
 for p in "${PKGS[@]}"; do cp -a "$WORK/stage-$p/." "$PREFIX/"; done
-for p in "${PKGS[@]}"; do echo "$p $(src_ver "$p")"; done >"$PREFIX/versions.txt.tmp"
+# A package the mirror served without its .dsc and debian tarball says so beside its version.
+for p in "${PKGS[@]}"; do
+    note=$(grep -qs "^$p " "$SRC/partial-sources.txt" && echo " (orig tarball only: the mirror lacks its .dsc)" || true)
+    echo "$p $(src_ver "$p")$note"
+done >"$PREFIX/versions.txt.tmp"
 mv "$PREFIX/versions.txt.tmp" "$PREFIX/versions.txt"
 echo "$STAMP_ID" >"$STAMP"
 complete || die "install: outputs missing after install"

@@ -10,7 +10,6 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 #include "init.h"
-#include "run.h"
 
 struct config cfg;
 

@@ -19,7 +19,8 @@
 #include "init.h"
 
 #define NEWROOT "/.newroot"
-#define KEPT_MODULES "/.modules"    /* /lib/modules, set aside in rootfs during the move */
+#define MODULES_DIR "/usr/lib/modules"   /* /lib/modules: /lib is a link into /usr, as on Debian 13 */
+#define KEPT_MODULES "/.modules"    /* MODULES_DIR, set aside in rootfs during the move */
 #define RAMFS_MAGIC 0x858458f6
 #define TMPFS_MAGIC 0x01021994
 #define SWITCHED_ENV "ONLYDOCKER_ROOT=tmpfs"
@@ -212,11 +213,11 @@ int root_switch(char **argv)
 	/* The kernel modules (11 MiB that only libkmod reads) stay in rootfs as well and are
 	 * bind-mounted where they were: copying them was most of what is left of this step. If the
 	 * bind fails they go back in place and move_tree() copies them like the rest. */
-	kept = rename("/lib/modules", KEPT_MODULES) == 0;
-	if (kept && (mkdirs(NEWROOT "/lib/modules", 0755) < 0 ||
-		     mount(KEPT_MODULES, NEWROOT "/lib/modules", NULL, MS_BIND, NULL) < 0)) {
+	kept = rename(MODULES_DIR, KEPT_MODULES) == 0;
+	if (kept && (mkdirs(NEWROOT MODULES_DIR, 0755) < 0 ||
+		     mount(KEPT_MODULES, NEWROOT MODULES_DIR, NULL, MS_BIND, NULL) < 0)) {
 		warn("root: keeping the kernel modules in place: %s; copying them", strerror(errno));
-		kept = rename(KEPT_MODULES, "/lib/modules") < 0;
+		kept = rename(KEPT_MODULES, MODULES_DIR) < 0;
 	}
 	rc = move_tree(src, dst, &s);
 	close(dst);
@@ -240,7 +241,7 @@ fail:
 	/* Whatever moved is gone from rootfs: there is no way back; boot on with pivot_root off. */
 	err("root: moving the root onto tmpfs failed: %s; containers will run with DOCKER_RAMDISK (no pivot_root)", strerror(-rc));
 	if (kept)
-		rename(KEPT_MODULES, "/lib/modules");
+		rename(KEPT_MODULES, MODULES_DIR);
 	setenv("DOCKER_RAMDISK", "true", 1);
 	return rc;
 }

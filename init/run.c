@@ -41,10 +41,8 @@ static int flag(const char *key)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, key));
 }
 
-static void report(int status);
-
-/* Something kept the container from running: say why, here and to the host, and wrap up. */
-void run_fail(int status, const char *fmt, ...)
+/* A reason the container did not run as asked: on the console, and to the host for its stderr. */
+static void __attribute__((format(printf, 1, 2))) tell(const char *fmt, ...)
 {
 	char msg[700];
 	va_list ap;
@@ -53,6 +51,17 @@ void run_fail(int status, const char *fmt, ...)
 	va_end(ap);
 	err("run: %s", msg);
 	runport_send(RUN_F_ERROR, msg, strlen(msg));
+}
+
+/* Something kept the container from running: say why and wrap up. */
+void run_fail(int status, const char *fmt, ...)
+{
+	char msg[700];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	tell("%s", msg);
 	if (run.code < 0)
 		run.code = status;
 	run_finish();
@@ -60,16 +69,24 @@ void run_fail(int status, const char *fmt, ...)
 
 /* ---- the way out: commit, remove, report, power off ---- */
 
-static void report(int status)
+/* The exit status to the host, once (EXIT_OWN if the container never gave one). */
+static int send_status(void)
 {
 	char text[16];
 	if (reported)
-		return;
+		return 0;
 	reported = 1;
-	run.state = R_DONE;
-	int n = snprintf(text, sizeof text, "%d", status);
+	int n = snprintf(text, sizeof text, "%d", run.code < 0 ? EXIT_OWN : run.code);
 	runport_send(RUN_F_EXIT, text, (size_t)n);
-	info("run: exit status %d reported to the host; powering off", status);
+	return 1;
+}
+
+static void report(void)
+{
+	if (!send_status())
+		return;
+	run.state = R_DONE;
+	info("run: exit status %d reported to the host; powering off", run.code);
 	shutdown_request(PA_POWEROFF, "kvm --run: the container's end");
 }
 
@@ -80,14 +97,14 @@ static void removed(struct ereq *r, int status, const char *body, size_t len, vo
 		warn("run: removing container %.12s: %d %s", run.id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
 	else
 		info("run: container %.12s removed (--rm)", run.id);
-	report(run.code);
+	report();
 }
 
 static void remove_or_report(void)
 {
 	char path[160];
 	if (!run.id[0] || !flag("rm")) {
-		report(run.code);
+		report();
 		return;
 	}
 	snprintf(path, sizeof path, ENGINE_API "/containers/%s?v=1&force=1", run.id);
@@ -102,11 +119,7 @@ static void committed(struct ereq *r, int status, const char *body, size_t len, 
 	if (cJSON_IsString(img)) {
 		info("run: committed as %s (%.19s)", str("commit"), img->valuestring);
 	} else {
-		char msg[600];
-		snprintf(msg, sizeof msg, "--commit %s: %d %s", str("commit"), status,
-			 status < 0 ? strerror(-status) : engine_errmsg(body));
-		err("run: %s", msg);
-		runport_send(RUN_F_ERROR, msg, strlen(msg));
+		tell("--commit %s: %d %s", str("commit"), status, status < 0 ? strerror(-status) : engine_errmsg(body));
 		run.code = EXIT_OWN;
 	}
 	cJSON_Delete(j);
@@ -144,7 +157,7 @@ void run_finish(void)
 static char *create_json(void)
 {
 	cJSON *c = cJSON_CreateObject(), *hc = cJSON_AddObjectToObject(c, "HostConfig");
-	int i = flag("interactive");
+	int i = run.interactive;
 	cJSON_AddStringToObject(c, "Image", image);
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(spec, "cmd");
 	if (cJSON_GetArraySize(cmd) > 0)
@@ -350,15 +363,12 @@ static int signal_number(const char *name)
 
 static void host_stop(const char *sig)
 {
-	char path[160];
 	if (run.stop_sig || run.state >= R_FINISH)
 		return;
 	run.stop_sig = signal_number(sig);
 	info("run: the host asks to stop (%s)", sig);
 	if (run.state == R_RUN && run.started) {
-		/* docker stop: the image's stop signal, then SIGKILL after its stop timeout. */
-		snprintf(path, sizeof path, ENGINE_API "/containers/%s/stop", run.id);
-		engine_call("POST", path, NULL, -1, CALL_MS * 4, NULL, NULL, NULL);
+		runstream_stop();
 	} else if (run.state == R_BOOT && !syscont_engine_ready()) {
 		stopped_early();
 	}
@@ -366,14 +376,12 @@ static void host_stop(const char *sig)
 
 static void host_kill(void)
 {
-	char path[160];
 	if (run.killed || run.state >= R_FINISH)
 		return;
 	run.killed = 1;
 	info("run: the host asks to kill the container");
 	if (run.state == R_RUN && run.started) {
-		snprintf(path, sizeof path, ENGINE_API "/containers/%s/kill", run.id);
-		engine_call("POST", path, NULL, -1, CALL_MS, NULL, NULL, NULL);
+		runstream_stop();
 	} else if (run.state == R_BOOT || run.state == R_IMAGE) {
 		stopped_early();
 	}
@@ -441,17 +449,9 @@ void run_shutdown(void)
 {
 	if (run.state == R_OFF)
 		return;
-	if (!reported) {
-		if (run.code < 0) {
-			static const char msg[] = "the appliance shut down before the container ended";
-			err("run: %s", msg);
-			runport_send(RUN_F_ERROR, msg, sizeof msg - 1);
-		}
-		reported = 1;
-		char text[16];
-		int k = snprintf(text, sizeof text, "%d", run.code < 0 ? EXIT_OWN : run.code);
-		runport_send(RUN_F_EXIT, text, (size_t)k);
-	}
+	if (!reported && run.code < 0)
+		tell("the appliance shut down before the container ended");
+	send_status();
 	if (runport_flush(3000) < 0)
 		warn("run: the host did not take the last %zu bytes in 3 s", runport_pending());
 }

@@ -1,5 +1,6 @@
-/* kvm --run inside the appliance: the container's life (run.c) and the port to the host that
- * carries its streams and its exit status (runport.c). Frame types are kvm's. */
+/* kvm --run inside the appliance, between its own files: the container's life (run.c,
+ * runstream.c) and the port to the host that carries its streams and its exit status (runport.c).
+ * Frame types are kvm's. What the rest of init calls is in init.h. */
 #ifndef OD_RUN_H
 #define OD_RUN_H
 #include <stddef.h>
@@ -40,11 +41,8 @@ void run_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2,
 void run_finish(void);                  /* run.c: commit, remove, report, power off */
 void runstream_attach(void);            /* runstream.c: attach, wait and start */
 void runstream_end(void);
+void runstream_stop(void);              /* stop, or kill if run.killed, the running container */
 void runstream_stdin(const char *data, size_t len);
 void runstream_drained(void);
 
-void run_setup(void);                   /* boot: the spec, the port, the shared directories */
-void run_engine_up(void);
-void run_engine_down(void);
-void run_shutdown(void);                /* the machine is going down: the status must reach the host */
 #endif

@@ -78,6 +78,14 @@ static void inspected(struct ereq *r, int status, const char *body, size_t len, 
 	maybe_finish();
 }
 
+/* What the attach connection is polled for: its output unless the host is behind (the engine
+ * waits meanwhile), and room for the host's stdin while some is queued. */
+static void attach_events(void)
+{
+	if (attach_fd >= 0)
+		attach_watch.events = (short)((runport_pending() > RUNPORT_HIGH ? 0 : POLLIN) | (in_len ? POLLOUT : 0));
+}
+
 /* The attach stream: docker's frames, passed to the host whole. Tracking where each frame ends
  * lets a stream that is cut short be completed, so the host's reader never loses its step. */
 static void forward(const char *buf, size_t n)
@@ -114,10 +122,7 @@ static void on_attach(int fd, short rev, void *arg)
 		return;
 	}
 	forward(buf, (size_t)n);
-	if (runport_pending() > RUNPORT_HIGH)
-		attach_watch.events = 0;        /* the host is behind: let the engine wait */
-	else
-		attach_watch.events = POLLIN | (in_len ? POLLOUT : 0);
+	attach_events();
 }
 
 static void stdin_flush(void)
@@ -139,8 +144,7 @@ static void stdin_flush(void)
 		in_closed = 1;
 	}
 	runport_throttle(in_len > RUNPORT_HIGH);
-	if (attach_fd >= 0 && attach_watch.events)
-		attach_watch.events = POLLIN | (in_len ? POLLOUT : 0);
+	attach_events();
 }
 
 static void on_attach_io(int fd, short rev, void *arg)
@@ -178,8 +182,7 @@ void runstream_stdin(const char *data, size_t len)
 
 void runstream_drained(void)
 {
-	if (attach_fd >= 0 && !attach_watch.events)
-		attach_watch.events = POLLIN | (in_len ? POLLOUT : 0);
+	attach_events();
 }
 
 static void waited(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -221,11 +224,17 @@ static void started_cb(struct ereq *r, int status, const char *body, size_t len,
 	}
 	run.started = 1;
 	info("run: container %.12s started", run.id);
-	if (run.killed || run.stop_sig) {       /* asked while it was starting */
-		char path[160];
-		snprintf(path, sizeof path, ENGINE_API "/containers/%s/%s", run.id, run.killed ? "kill" : "stop");
-		engine_call("POST", path, NULL, -1, CALL_MS * 4, NULL, NULL, NULL);
-	}
+	if (run.killed || run.stop_sig)         /* asked while it was starting */
+		runstream_stop();
+}
+
+/* What the host asked for, to the running container: docker stop (its stop signal, then SIGKILL
+ * after its stop timeout), or at once SIGKILL. */
+void runstream_stop(void)
+{
+	char path[160];
+	snprintf(path, sizeof path, ENGINE_API "/containers/%s/%s", run.id, run.killed ? "kill" : "stop");
+	engine_call("POST", path, NULL, -1, CALL_MS * 4, NULL, NULL, NULL);
 }
 
 static void attached(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -254,7 +263,6 @@ static void attached(struct ereq *r, int status, const char *body, size_t len, v
 	engine_call("POST", path, NULL, -1, CALL_MS, started_cb, NULL, NULL);
 	stdin_flush();
 }
-
 
 /* The container exists: attach first, so not a byte of its output is missed. */
 void runstream_attach(void)

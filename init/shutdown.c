@@ -12,7 +12,6 @@
 #include <unistd.h>
 #include "engine.h"
 #include "init.h"
-#include "run.h"
 #include "syscont.h"
 
 #define KILL_GRACE_MS 2000

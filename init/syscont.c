@@ -13,7 +13,6 @@
 #include "engine.h"
 #include "images.h"
 #include "init.h"
-#include "run.h"
 #include "syscont.h"
 
 #define CALL_MS 30000
@@ -91,7 +90,9 @@ static char *config_json(struct sysc *s, char *hash_out)
 		cJSON_AddStringToObject(hc, "IpcMode", "host");
 		cJSON_AddStringToObject(hc, "UTSMode", "host");
 		const char *b[] = { "/:/host:rslave", "/dev:/dev", "/var/run/docker.sock:/var/run/docker.sock",
-				    "/run/resolvconf/resolv.conf:/etc/resolv.conf", "/var/log:/var/log" };
+				    "/run/resolvconf/resolv.conf:/etc/resolv.conf", "/var/log:/var/log",
+				    /* the docker CLI, compose, buildx and their glibc: dom0's image only links here */
+				    ENGINEFS_DIR ":" ENGINEFS_DIR ":ro" };
 		for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
 			cJSON_AddItemToArray(binds, cJSON_CreateString(b[i]));
 	}

@@ -1,12 +1,13 @@
 #!/bin/bash
-# Owns the third-party inputs of the initramfs: downloads Debian's kernel, engine and library
-# packages into BUILD_DIR/debs (a cache), unpacks them into BUILD_DIR/pkgroot and BUILD_DIR/kernel,
-# and records what was used in BUILD_DIR/versions.txt.
+# Owns the third-party inputs of the initramfs: downloads Debian 13's kernel, engine and library
+# packages (through the private apt state of initrd/apt.sh) into BUILD_DIR/debs (a cache), unpacks
+# them into BUILD_DIR/pkgroot and BUILD_DIR/kernel, and records what was used in BUILD_DIR/versions.txt.
 # Usage: initrd/fetch.sh BUILD_DIR        Host needs: apt, dpkg (dpkg-deb), coreutils, gawk|mawk.
 set -euo pipefail
 
 # The appliance's packages; their shared-library dependency packages are added by walking apt's graph.
-PACKAGES=(docker.io containerd runc crun tini iptables busybox-static dhcpcd-base apparmor e2fsprogs
+PACKAGES=(docker.io docker-cli docker-compose docker-buildx containerd runc crun tini iptables busybox-static
+          dhcpcd-base apparmor e2fsprogs zlib1g
           libxtables12 libip4tc2 libip6tc2 libnftnl11 libnetfilter-conntrack3 libnfnetlink0 libmnl0)
 KERNEL_META=linux-image-amd64
 
@@ -15,9 +16,9 @@ die() { echo "fetch.sh: $*" >&2; exit 1; }
 BUILD=$1
 mkdir -p "$BUILD/debs"
 BUILD=$(cd "$BUILD" && pwd)
-# This machine's apt keeps no binary cache, so each apt-cache call would re-parse the lists (~1.5 s):
-# a private one in BUILD_DIR makes a re-run fast; apt rebuilds it itself after an 'apt-get update'.
-APT_OPTS=(-o "Dir::Cache::pkgcache=$BUILD/.apt-pkgcache.bin" -o APT::Sandbox::User=root)
+# shellcheck source=initrd/apt.sh
+. "$(dirname "$0")/apt.sh"
+apt_ready || die "the private $SUITE apt state could not be set up"
 
 # Prints the first alternative of every Depends/PreDepends of the given packages (virtuals skipped)
 # as "PACKAGE DEPENDENCY" lines; extra arguments (--recurse) go to apt-cache.
@@ -66,8 +67,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     dl=$(mktemp -d "$BUILD/debs/.download.XXXXXX")
     trap 'rm -rf "$dl"' EXIT
     echo "fetch.sh: downloading ${missing[*]}"
-    (cd "$dl" && apt-get "${APT_OPTS[@]}" download -q "${missing[@]}") >&2 ||
-        echo "fetch.sh: apt-get download reported an error" >&2
+    # Lists older than the archive name files it no longer has: refreshed once, then tried again.
+    if ! (cd "$dl" && apt-get "${APT_OPTS[@]}" download -q "${missing[@]}") >&2; then
+        [ -z "${FETCH_RETRIED:-}" ] || die "apt-get download failed again after refreshing the lists"
+        echo "fetch.sh: apt-get download reported an error; refreshing the $SUITE lists" >&2
+        rm -rf "$dl"
+        apt_update || die "apt-get update of $SUITE failed"
+        FETCH_RETRIED=1 exec "$0" "$BUILD"
+    fi
     for p in "${missing[@]}"; do
         [ -f "$dl/${debfile[$p]}" ] || die "download of package '$p' (${debfile[$p]}) failed"
         mv "$dl/${debfile[$p]}" "$BUILD/debs/"
@@ -98,14 +105,33 @@ for p in "${wanted[@]}"; do
     dpkg-deb -W --showformat='${Package} ${Version}\n' "$deb" >> "$tmp/versions.txt"
 done
 
-kvers=("$tmp"/kroot/lib/modules/*/)
+# Debian 13 is merged-/usr: packages ship usr/bin, usr/lib..., and the ELF interpreter is still
+# /lib64/ld-linux-x86-64.so.2. The root gets the usual links, so both spellings name one file.
+for d in bin sbin lib lib64; do
+    if [ -d "$tmp/pkgroot/$d" ] && [ ! -L "$tmp/pkgroot/$d" ]; then   # a package not yet moved
+        mkdir -p "$tmp/pkgroot/usr/$d"
+        cp -a "$tmp/pkgroot/$d/." "$tmp/pkgroot/usr/$d/" && rm -rf "${tmp:?}/pkgroot/$d"
+    fi
+    mkdir -p "$tmp/pkgroot/usr/$d"
+    ln -s "usr/$d" "$tmp/pkgroot/$d"
+done
+
+kmods=$tmp/kroot/usr/lib/modules
+[ -d "$kmods" ] || kmods=$tmp/kroot/lib/modules
+kvers=("$kmods"/*/)
 [ ${#kvers[@]} -eq 1 ] && [ -d "${kvers[0]}" ] ||
-    die "package '$kernel_pkg' has no single lib/modules/KVER"
+    die "package '$kernel_pkg' has no single usr/lib/modules/KVER"
 kver=$(basename "${kvers[0]}")
 [ -f "$tmp/kroot/boot/vmlinuz-$kver" ] || die "package '$kernel_pkg' has no boot/vmlinuz-$kver"
 mv "$tmp/kroot/boot/vmlinuz-$kver" "$tmp/kernel/vmlinuz"
 mv "$tmp/kroot/boot/config-$kver" "$tmp/kernel/config"
-mv "$tmp/kroot/lib/modules/$kver" "$tmp/kernel/lib/modules/"
+mv "$kmods/$kver" "$tmp/kernel/lib/modules/"
+# Debian 13 compresses its modules with xz. Unpacked once here, so the initramfs holds plain .ko:
+# init's libkmod is built without xz, and nothing is decompressed at boot (the signature is
+# inside the compressed file and stays valid).
+find "$tmp/kernel/lib/modules/$kver" -name '*.ko.xz' -print0 | xargs -0 -r -P "$(nproc)" -n 200 xz -d ||
+    die "cannot decompress the modules of package '$kernel_pkg'"
+depmod -b "$tmp/kernel" "$kver" || die "depmod over the decompressed modules of $kver failed"
 echo "$kver" > "$tmp/kernel/kver"
 sort -o "$tmp/versions.txt" "$tmp/versions.txt"
 

@@ -81,7 +81,9 @@ install_pkg() {
     cp -L --preserve=mode "$PKG/$1" "$ROOT/$2"
 }
 
-mkdir -p "$ROOT"/{proc,sys,dev,run,tmp,etc,mnt,root,var/lib/docker,bin,sbin,usr/bin,usr/sbin}
+mkdir -p "$ROOT"/{proc,sys,dev,run,tmp,etc,mnt,root,var/lib/docker,usr/bin,usr/sbin,usr/lib,usr/lib64}
+# Merged /usr, as Debian 13 is: /bin, /sbin, /lib and /lib64 are links into /usr.
+for d in bin sbin lib lib64; do ln -s "usr/$d" "$ROOT/$d"; done
 chmod 1777 "$ROOT/tmp"; chmod 700 "$ROOT/root"
 # The kernel opens /dev/console for /init's stdio before anything can mount devtmpfs.
 mknod -m 600 "$ROOT/dev/console" c 5 1
@@ -97,6 +99,12 @@ install_pkg usr/sbin/runc usr/bin/runc
 install_pkg usr/bin/crun usr/bin/crun
 install_pkg usr/bin/docker-init usr/bin/docker-init
 install_pkg usr/sbin/docker-proxy usr/bin/docker-proxy
+# The docker CLI and its compose and buildx plugins: for dom0, which reaches them through a read-only
+# bind mount of the engine image (its own image stays busybox and a few links).
+install_pkg usr/bin/docker usr/bin/docker
+for plugin in docker-compose docker-buildx; do
+    install_pkg "usr/libexec/docker/cli-plugins/$plugin" "usr/libexec/docker/cli-plugins/$plugin"
+done
 # Debian's kernel enables AppArmor: dockerd then loads its docker-default profile for every
 # unprivileged container, and cannot start one without the parser.
 install_pkg sbin/apparmor_parser usr/sbin/apparmor_parser
@@ -120,7 +128,7 @@ done
 # which glibc dlopen()s for thread cancellation and unwinding.
 copy_lib() {
     local d
-    for d in lib/$MULTIARCH usr/lib/$MULTIARCH; do
+    for d in usr/lib/$MULTIARCH usr/lib; do
         if [ -e "$PKG/$d/$1" ]; then copy_pkg "$d/$1"; return 0; fi
     done
     die "library '$1' needed by '$2' is not in $PKG (missing from fetch.sh's packages?)"
@@ -136,7 +144,7 @@ while :; do
         interp=$(readelf -l "$f" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
         [ -z "$interp" ] || copy_pkg "${interp#/}"
         for so in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do copy_lib "$so" "${f#"$ROOT"}"; done
-    done < <(find "$ROOT" -path "$ROOT/lib/modules" -prune -o -type f -print0)
+    done < <(find "$ROOT" -path "$ROOT/usr/lib/modules" -prune -o -type f -print0)
     [ $new = 1 ] || break
 done
 
@@ -177,10 +185,9 @@ mapfile -t modpaths < <(depmod -n -b "$BUILD/kernel" "$KVER" 2>/dev/null |
 for p in "${modpaths[@]}"; do
     case $p in
         ERROR*) die "kernel module '${p#ERROR }' is neither a module nor built into $KVER" ;;
-        # Debian 12 ships plain .ko; the lead's libkmod may lack xz/zstd, so compressed ones would
-        # need decompressing here before depmod.
+        # fetch.sh decompresses Debian 13's .ko.xz: init's libkmod is built without xz.
         *.ko) ;;
-        *) die "compressed kernel module '$p' is not handled (expected plain .ko)" ;;
+        *) die "compressed kernel module '$p' is not handled (expected plain .ko from fetch.sh)" ;;
     esac
 done
 [ ${#modpaths[@]} -gt 0 ] || die "no kernel modules resolved (depmod failed?)"
@@ -213,7 +220,8 @@ for r in "${required[@]}"; do [ -e "$ROOT/$r" ] || die "required file /$r is mis
 # is several times slower to read under TCG.
 ENGINE_PATHS=(usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc usr/bin/crun
               usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs
-              usr/sbin/xtables-nft-multi lib/$MULTIARCH usr/lib/$MULTIARCH lib64 usr/share/onlydocker/images)
+              usr/sbin/xtables-nft-multi usr/lib/$MULTIARCH usr/lib64 usr/share/onlydocker/images
+              usr/bin/docker usr/libexec/docker)
 mkdir -p "$ENGINE"
 for p in "${ENGINE_PATHS[@]}"; do
     [ -e "$ROOT/$p" ] && [ ! -L "$ROOT/$p" ] || die "engine image: /$p is missing or a link"
