@@ -50,8 +50,10 @@ $(B)/init: $(INIT_SRC) $(INIT_HDR) $(MUSL_LIBS) $(B)/gen/images.h
 	mv $@.tmp $@
 	@echo "init: $$(stat -c %s $@) bytes (static, musl)"
 
+# initrd.img, and beside it engine.img (the engine image, which ./kvm attaches as a read-only disk)
+# and initrd-full.img (both in one, for loaders that take only a kernel and an initrd).
 $(B)/initrd.img: $(B)/init $(B)/images/.stamp $(B)/.fetched initrd/mkinitrd.sh
-	initrd/mkinitrd.sh $(B) $(B)/init $(B)/images $@
+	initrd/mkinitrd.sh $(B) $(B)/init $(B)/images $@ $(B)/engine.img $(B)/initrd-full.img
 
 run: deps all
 	./kvm
@@ -63,13 +65,15 @@ $(B)/tests/test_cmdline: init/tests/test_cmdline.c init/cmdline.c init/cmdline.h
 	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_cmdline.c init/cmdline.c -lcmocka
 
 $(B)/tests/test_engine: init/tests/test_engine.c init/tests/fake_engine.c init/tests/fake_engine.h init/tests/log_stub.c \
-		init/tests/log_stub.h init/engine.c init/engine_http.c init/engine_events.c init/engine.h init/engine_req.h init/log.h $(MUSL_LIBS)
+		init/tests/log_stub.h init/engine.c init/engine_http.c init/engine_events.c init/engine_version.c init/engine.h init/engine_req.h \
+		init/log.h $(MUSL_LIBS)
 	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_engine.c init/tests/fake_engine.c init/tests/log_stub.c init/engine.c init/engine_http.c init/engine_events.c \
+	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_engine.c init/tests/fake_engine.c init/tests/log_stub.c init/engine.c init/engine_http.c \
+		init/engine_events.c init/engine_version.c \
 		$(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c -lcmocka
 
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
-PID1_SRC := $(addprefix init/,supervise.c loop.c power.c shutdown.c cmdline.c engine.c engine_http.c engine_events.c syscont.c \
+PID1_SRC := $(addprefix init/,supervise.c loop.c power.c shutdown.c cmdline.c engine.c engine_http.c engine_events.c engine_version.c syscont.c \
 	shell.c dockerd.c umount.c mounts.c log.c net.c run.c runport.c runstream.c swarm.c uevent.c)
 $(B)/tests/test_pid1: init/tests/test_pid1.c $(PID1_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
 	mkdir -p $(B)/tests
@@ -105,6 +109,6 @@ bench: deps all
 
 
 clean:
-	rm -rf $(B)/init $(B)/initrd.img $(B)/images $(B)/gen $(B)/tests $(B)/qemu-tests
+	rm -rf $(B)/init $(B)/initrd.img $(B)/engine.img $(B)/initrd-full.img $(B)/images $(B)/gen $(B)/tests $(B)/qemu-tests
 distclean:
 	rm -rf $(B)

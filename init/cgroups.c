@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "init.h"
 
 #define CG "/sys/fs/cgroup"
@@ -43,7 +44,7 @@ static int setup_v2(void)
 
 static int setup_v1(void)
 {
-	char buf[2048], done[512] = "";
+	char buf[2048], done[512] = "", v2only[128] = "";
 	if (mount("cgroup", CG, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0) {
 		err("cgroups: tmpfs on " CG ": %s", strerror(errno));
 		return -errno;
@@ -59,7 +60,15 @@ static int setup_v1(void)
 		snprintf(path, sizeof path, CG "/%s", name);
 		mkdirs(path, 0755);
 		if (mount("cgroup", path, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, name) < 0) {
-			warn("cgroups: v1 %s: %s", name, strerror(errno));
+			/* A controller the kernel has for cgroup2 only (Debian 13 builds neither
+			 * MEMCG_V1 nor CPUSETS_V1): said once below, with what it means. */
+			if (errno == EINVAL && strlen(v2only) + strlen(name) + 2 < sizeof v2only) {
+				strcat(v2only, " ");
+				strcat(v2only, name);
+			} else if (errno != EINVAL) {
+				warn("cgroups: v1 %s: %s", name, strerror(errno));
+			}
+			rmdir(path);
 			continue;
 		}
 		if (strlen(done) + strlen(name) + 2 < sizeof done) {
@@ -72,6 +81,8 @@ static int setup_v1(void)
 	if (mount("cgroup", CG "/systemd", "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "none,name=systemd") < 0)
 		warn("cgroups: v1 name=systemd: %s", strerror(errno));
 	info("cgroups: v1 hierarchies on " CG ":%s", done);
+	if (v2only[0])
+		warn("cgroups: this kernel has%s for cgroup v2 only: under od.cgroup=v1 containers get no such limits", v2only);
 	return 0;
 }
 

@@ -61,6 +61,39 @@ char *disk_find_label(const char *sysblock, const char *devdir, const char *labe
 	return found;
 }
 
+char *disk_find_serial(const char *sysblock, const char *devdir, const char *serial)
+{
+	struct dirent **names;
+	char *found = NULL;
+	int n = scandir(sysblock, &names, NULL, by_name);
+	if (n < 0)
+		return NULL;
+	for (int i = 0; i < n && !found; i++) {
+		char path[512], got[128];
+		const char *name = names[i]->d_name;
+		if (name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s/serial", sysblock, name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t k = read(fd, got, sizeof got - 1);
+		close(fd);
+		if (k <= 0)
+			continue;
+		got[k] = 0;
+		got[strcspn(got, "\n")] = 0;
+		if (!strcmp(got, serial)) {
+			snprintf(path, sizeof path, "%s/%s", devdir, name);
+			found = strdup(path);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return found;
+}
+
 int disk_first_mib_is_zero(const char *dev)
 {
 	static char buf[1 << 20];

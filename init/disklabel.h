@@ -1,9 +1,13 @@
-/* Finding the data disk by label, and the all-zero guard for formatting. */
+/* Finding the data disk by label, the engine image's disk by serial, and the all-zero guard for
+ * formatting. */
 #ifndef OD_DISKLABEL_H
 #define OD_DISKLABEL_H
 #include <stddef.h>
 int disk_label_of(const char *dev, char *label, size_t size);  /* 0, or -ENOENT: no label */
 /* The first device (by name) under sysblock whose devdir/NAME has that label; malloc'd, or NULL. */
 char *disk_find_label(const char *sysblock, const char *devdir, const char *label);
+/* The first device (by name) under sysblock whose NAME/serial (a virtio disk's serial) is serial;
+ * devdir/NAME, malloc'd, or NULL. */
+char *disk_find_serial(const char *sysblock, const char *devdir, const char *serial);
 int disk_first_mib_is_zero(const char *dev);                    /* 1 yes, 0 no, -errno */
 #endif

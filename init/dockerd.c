@@ -75,15 +75,35 @@ static void on_output(int fd, short rev, void *arg)
 
 static void ping(void *arg);
 
+/* The engine answers: it is up only if it speaks the API version every request names. An engine
+ * that does not is left running (the debug shell can reach it) but nothing is asked of it. */
+static void version_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len; (void)arg;
+	char why[240];
+	if (!dockerd.pid)
+		return;
+	if (status != 200) {
+		warn("dockerd: GET /version: %d %s; asking again", status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		timer_arm(&ping_timer, PING_RETRY_MS * 10, ping, NULL);
+		return;
+	}
+	if (engine_api_check(body, why, sizeof why) < 0) {
+		err("dockerd: refusing the engine: %s", why);
+		return;
+	}
+	api_up = 1;
+	info("dockerd: API answering /_ping, %lld ms after exec; %s", (long long)(now_ms() - started), why);
+	syscont_engine_up();
+}
+
 static void ping_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)body; (void)len; (void)arg;
 	if (!dockerd.pid)
 		return;
-	if (status == 200) {
-		api_up = 1;
-		info("dockerd: API answering /_ping, %lld ms after exec", (long long)(now_ms() - started));
-		syscont_engine_up();
+	if (status == 200) {    /* unversioned, as /_ping is: the version is what it tells */
+		engine_call("GET", "/version", NULL, -1, PING_TIMEOUT_MS, version_done, NULL, NULL);
 		return;
 	}
 	/* Before dockerd makes its socket, connect fails at once: ask again shortly. */

@@ -6,7 +6,10 @@
 #include <poll.h>
 #include <stddef.h>
 
-#define ENGINE_API "/v1.41"                     /* Docker 20.10 */
+/* The API version init's requests are written for (Docker 26.1). Every path says it, so a newer
+ * engine answers as this version did; engine_api_check() refuses an engine that cannot. */
+#define ENGINE_API_VERSION "1.45"
+#define ENGINE_API "/v" ENGINE_API_VERSION
 #define ENGINE_SOCKET_DEFAULT "/var/run/docker.sock"
 #define ENGINE_BODY_MAX (4u << 20)              /* bigger accumulated bodies fail with -EMSGSIZE */
 #define ENGINE_EVENT_LINE_MAX (64u << 10)       /* longer /events lines end the stream with -EMSGSIZE */
@@ -63,6 +66,11 @@ void engine_expire(void);                       /* deadlines (-ETIMEDOUT), conne
 typedef void (*engine_event_fn)(const struct cJSON *ev, void *arg);
 typedef void (*engine_ended_fn)(int status, const char *msg, void *arg);
 struct ereq *engine_events(const char *filters_json, engine_event_fn fn, engine_ended_fn ended, void *arg);
+
+/* GET /version's body against ENGINE_API_VERSION: 0 when the engine serves that version (its
+ * ApiVersion is at least it and its MinAPIVersion at most it), else -EPROTO with why[] saying
+ * what the engine offers; -EINVAL for a body that is not such JSON. Pure: no I/O, no logging. */
+int engine_api_check(const char *version_body, char *why, size_t why_len);
 
 /* The "message" of an engine error body, else the body itself, "" for NULL. Valid until the next call. */
 const char *engine_errmsg(const char *body);

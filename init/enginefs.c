@@ -1,7 +1,7 @@
-/* The engine image: dockerd, containerd, runc, the glibc programs and the bundled image archives
- * are one compressed squashfs that is mounted, never unpacked. The root switch leaves it where the
- * kernel put it and hands over an open fd (ONLYDOCKER_ENGINE_FD): no copy at all, no extra memory,
- * and what the engine reads from it is page cache the kernel may drop when memory runs short. */
+/* The engine image: dockerd, containerd, runc, the docker CLI and its plugins, the glibc programs
+ * and the bundled image archives are one compressed squashfs that is mounted, never unpacked:
+ * a read-only disk found by its serial (./kvm), or a file in the initramfs (initrd-full.img) that
+ * the root switch leaves where the kernel put it and hands over as an open fd (ONLYDOCKER_ENGINE_FD). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "disklabel.h"
 #include "init.h"
+
+#define ENGINE_DISK_WAIT_MS 15000   /* virtio_blk loads in the background coldplug */
 
 int engine_fd = -1;
 
@@ -51,6 +54,37 @@ static int loop_attach(int fd, char *dev, size_t len)
 	return rc;
 }
 
+/* ./kvm's way: the same squashfs as a read-only virtio disk, found by its serial. Its pages are
+ * then page cache the kernel can drop, not 100 MiB of RAM held from the kernel's unpack on, and
+ * the kernel unpacks only the small initramfs (the 256 MiB floor, and seconds under TCG). */
+static char *find_engine_disk(const char *serial)
+{
+	return disk_find_serial("/sys/class/block", "/dev", serial);
+}
+
+static int mount_disk(int64_t t0)
+{
+	char *dev = wait_device("block", find_engine_disk, ENGINEFS_SERIAL, ENGINE_DISK_WAIT_MS);
+	if (!dev) {
+		err("engine: no engine image: neither %s in the initramfs nor a disk with serial %s within %d ms "
+		    "(./kvm attaches build/engine.img; or boot build/initrd-full.img, which holds it)",
+		    ENGINEFS_IMAGE, ENGINEFS_SERIAL, ENGINE_DISK_WAIT_MS);
+		return -ENOENT;
+	}
+	mkdirs(ENGINEFS_DIR, 0755);
+	int rc = 0;
+	if (mount(dev, ENGINEFS_DIR, "squashfs", MS_RDONLY | MS_NODEV | MS_NOSUID, NULL) < 0) {
+		rc = -errno;
+		err("engine: %s (serial %s) on " ENGINEFS_DIR ": %s (the kernel log says more)", dev, ENGINEFS_SERIAL,
+		    strerror(-rc));
+	} else {
+		info("engine: %s (serial %s, squashfs) mounted on " ENGINEFS_DIR " in %lld ms", dev, ENGINEFS_SERIAL,
+		     (long long)(now_ms() - t0));
+	}
+	free(dev);
+	return rc;
+}
+
 int enginefs_mount(void)
 {
 	int64_t t0 = now_ms();
@@ -58,8 +92,10 @@ int enginefs_mount(void)
 	struct stat st;
 	char dev[64] = "a loop device";
 
+	if (fd < 0 && errno == ENOENT)
+		return mount_disk(t0);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		err("engine: %s: %s (was the initramfs built without the engine image?)", ENGINEFS_IMAGE, strerror(errno));
+		err("engine: %s: %s", ENGINEFS_IMAGE, strerror(errno));
 		return -errno;
 	}
 	mkdirs(ENGINEFS_DIR, 0755);

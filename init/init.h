@@ -80,6 +80,7 @@ int datadisk_setup(void);
 /* enginefs.c: the squashfs that holds the engine's binaries and the bundled image archives */
 #define ENGINEFS_IMAGE "/usr/lib/onlydocker/engine.squashfs"   /* mkinitrd.sh ENGINE_DIR */
 #define ENGINEFS_DIR "/usr/lib/onlydocker/engine"
+#define ENGINEFS_SERIAL "onlydocker-engine"                      /* kvm ENGINE_SERIAL */
 int enginefs_mount(void);
 extern int engine_fd;                   /* the image, opened before the root switch, or -1 */
 void console_shell_start(void);

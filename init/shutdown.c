@@ -69,9 +69,9 @@ static void stop_container(const char *id, int t_seconds)
 {
 	char path[160];
 	if (t_seconds >= 0)
-		snprintf(path, sizeof path, "/v1.41/containers/%.64s/stop?t=%d", id, t_seconds);
+		snprintf(path, sizeof path, ENGINE_API "/containers/%.64s/stop?t=%d", id, t_seconds);
 	else
-		snprintf(path, sizeof path, "/v1.41/containers/%.64s/stop", id);
+		snprintf(path, sizeof path, ENGINE_API "/containers/%.64s/stop", id);
 	pending++;
 	engine_call("POST", path, NULL, -1, remaining_ms(), stop_done, NULL, strdup(id));
 }
@@ -177,7 +177,7 @@ static void step(enum stage s)
 			step(S_DOCKERD);
 			return;
 		}
-		engine_call("GET", "/v1.41/containers/json", NULL, -1, remaining_ms(), list_done, NULL, NULL);
+		engine_call("GET", ENGINE_API "/containers/json", NULL, -1, remaining_ms(), list_done, NULL, NULL);
 		return;
 	case S_PREPARE:
 		step_done("containers stopped");

@@ -1,7 +1,10 @@
 #!/bin/bash
 # Owns the initramfs layout: assembles /init, the engine, iptables, busybox, their exact shared
 # libraries, the kernel modules subset and the bundled images from fetch.sh's output into one cpio.
-# Usage: initrd/mkinitrd.sh BUILD_DIR INIT_BINARY IMAGES_DIR OUTPUT   (env INITRD_COMPRESSION overrides)
+# Usage: initrd/mkinitrd.sh BUILD_DIR INIT_BINARY IMAGES_DIR OUTPUT ENGINE_OUT [FULL_OUT]
+#   OUTPUT: the initramfs without the engine image, which goes to ENGINE_OUT (a squashfs that ./kvm
+#   attaches as a read-only disk); FULL_OUT: an initramfs that holds it too, for loaders that take
+#   only a kernel and an initrd. (env INITRD_COMPRESSION overrides the compression)
 # Host needs: cpio, kmod (depmod), squashfs-tools, binutils (readelf), lz4, zstd, gzip, coreutils, findutils; run as root.
 #
 # Compression, measured on this machine: a 165 MiB cpio (no images, 88 modules), kernel 6.1.0-56,
@@ -36,9 +39,10 @@ ENGINE_DIR=usr/lib/onlydocker/engine   # init's ENGINEFS_DIR, without the leadin
 MULTIARCH=x86_64-linux-gnu
 
 die() { echo "mkinitrd.sh: $*" >&2; exit 1; }
-[ $# -eq 4 ] || die "usage: mkinitrd.sh BUILD_DIR INIT_BINARY IMAGES_DIR OUTPUT"
-BUILD=$1 INIT=$2 IMAGES=$3 OUTPUT=$4
-rm -f "$OUTPUT"   # a failed build must not leave an older image that looks current
+[ $# -eq 5 ] || [ $# -eq 6 ] || die "usage: mkinitrd.sh BUILD_DIR INIT_BINARY IMAGES_DIR OUTPUT ENGINE_OUT [FULL_OUT]"
+BUILD=$1 INIT=$2 IMAGES=$3 OUTPUT=$4 ENGINE_OUT=$5 FULL_OUT=${6:-}
+# A failed build must not leave older images that look current.
+rm -f "$OUTPUT" "$ENGINE_OUT" ${FULL_OUT:+"$FULL_OUT"}
 PKG=$BUILD/pkgroot
 [ -f "$BUILD/.fetch-stamp" ] && [ -d "$PKG" ] && [ -f "$BUILD/kernel/kver" ] ||
     die "$BUILD/pkgroot or $BUILD/kernel missing: run initrd/fetch.sh $BUILD"
@@ -59,7 +63,7 @@ umask 022
 mkdir -p "$(dirname "$OUTPUT")"
 ROOT=$(mktemp -d "$OUTPUT.staging.XXXXXX")
 ENGINE=$ROOT.engine
-trap 'rm -rf "$ROOT" "$ROOT.cpio" "$OUTPUT.tmp" "$ENGINE"' EXIT
+trap 'rm -rf "$ROOT" "$ROOT.cpio" "$OUTPUT.tmp" "$ENGINE" "$ENGINE_OUT.tmp" "$ROOT.squashfs" ${FULL_OUT:+"$FULL_OUT.tmp"}' EXIT
 
 # Copies PATH (relative to pkgroot) to the same path in the image, following symlink chains so
 # that both the links and their targets land (Debian's links are relative, /lib64's absolute).
@@ -231,19 +235,34 @@ for p in "${ENGINE_PATHS[@]}"; do
 done
 find "$ENGINE" -exec touch -h -d @0 {} +
 mkdir -p "$ROOT/$ENGINE_DIR"
-mksquashfs "$ENGINE" "$ROOT/$ENGINE_DIR.squashfs" -comp zstd -noappend -quiet -no-progress -all-root \
+mksquashfs "$ENGINE" "$ROOT.squashfs" -comp zstd -noappend -quiet -no-progress -all-root \
     -no-xattrs -mkfs-time 0 -all-time 0 >/dev/null || die "mksquashfs of the engine image failed"
 echo "mkinitrd.sh: engine image: $(( $(du -sk --apparent-size "$ENGINE" | cut -f1) / 1024 )) MiB in," \
-     "$(( $(stat -c %s "$ROOT/$ENGINE_DIR.squashfs") / 1024 / 1024 )) MiB squashfs (zstd)"
+     "$(( $(stat -c %s "$ROOT.squashfs") / 1024 / 1024 )) MiB squashfs (zstd)"
 rm -rf "$ENGINE"
 
-# Same inputs, same bytes: fixed owner and mtimes, sorted entries, renumbered inodes.
-find "$ROOT" -exec touch -h -d @0 {} +
-(cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) \
-    > "$ROOT.cpio"
-raw=$(stat -c %s "$ROOT.cpio")
-"${compress[@]}" < "$ROOT.cpio" > "$OUTPUT.tmp"
-rm -f "$ROOT.cpio"
+# write_cpio OUT: the staging root as a compressed cpio. Same inputs, same bytes: fixed owner and
+# mtimes, sorted entries, renumbered inodes.
+write_cpio() {
+    find "$ROOT" -exec touch -h -d @0 {} +
+    (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) \
+        > "$ROOT.cpio"
+    local raw; raw=$(stat -c %s "$ROOT.cpio")
+    "${compress[@]}" < "$ROOT.cpio" > "$1.tmp"
+    rm -f "$ROOT.cpio"
+    echo "mkinitrd.sh: $1: $(( raw / 1024 )) KiB cpio, $(( $(stat -c %s "$1.tmp") / 1024 )) KiB $COMPRESSION;" \
+         "${#modpaths[@]} modules, ${#images[@]} images"
+}
+# The engine image apart: the kernel unpacks ~20 MiB instead of ~120, and never holds the
+# squashfs twice (compressed initrd + unpacked file), which at 256 MiB it cannot.
+write_cpio "$OUTPUT"
+if [ -n "$FULL_OUT" ]; then
+    touch -d @0 "$ROOT.squashfs"
+    cp "$ROOT.squashfs" "$ROOT/$ENGINE_DIR.squashfs"
+    write_cpio "$FULL_OUT"
+fi
+mv "$ROOT.squashfs" "$ENGINE_OUT.tmp"
+# Outputs appear together, the initramfs last: a build that stopped leaves none that looks whole.
+mv "$ENGINE_OUT.tmp" "$ENGINE_OUT"
+[ -z "$FULL_OUT" ] || mv "$FULL_OUT.tmp" "$FULL_OUT"
 mv "$OUTPUT.tmp" "$OUTPUT"
-echo "mkinitrd.sh: $OUTPUT: $(( raw / 1024 )) KiB cpio, $(( $(stat -c %s "$OUTPUT") / 1024 )) KiB $COMPRESSION;" \
-     "${#modpaths[@]} modules, ${#images[@]} images"

@@ -292,7 +292,7 @@ def machine():
 
 def sizes():
     out = {}
-    for p in ['init', 'initrd.img'] + sorted(os.path.relpath(t, BUILD) for t in glob.glob(BUILD + '/images/*.tar')):
+    for p in ['init', 'initrd.img', 'engine.img', 'initrd-full.img'] + sorted(os.path.relpath(t, BUILD) for t in glob.glob(BUILD + '/images/*.tar')):
         if os.path.exists(os.path.join(BUILD, p)):
             out[p] = os.path.getsize(os.path.join(BUILD, p))
     return out

@@ -91,7 +91,7 @@ class Appliance:
     """
 
     def __init__(self, name=None, disk=None, append='', mem=None, smp=None, net='restricted',
-                 kernel=None, initrd=None, qemu_args=(), lan=None, mac=None):
+                 kernel=None, initrd=None, qemu_args=(), lan=None, mac=None, engine=None):
         global current
         self.name = _unique(name or current_test or 'appliance')
         self.dir = os.path.join(OUT, self.name)
@@ -118,7 +118,7 @@ class Appliance:
                '--net', net, '--qmp', self.qmp_path, '--disk', self.disk or 'none']
         kernel = kernel or os.environ.get('QEMU_KERNEL')
         initrd = initrd or os.environ.get('QEMU_INITRD')
-        for opt, val in (('--kernel', kernel), ('--initrd', initrd), ('--mem', mem),
+        for opt, val in (('--kernel', kernel), ('--initrd', initrd), ('--engine', engine), ('--mem', mem),
                          ('--smp', smp), ('--append', append), ('--lan', lan), ('--mac', mac)):
             if val:
                 cmd += [opt, str(val)]

@@ -50,11 +50,69 @@ def test_bundled_images_loaded_with_their_tags_and_labels(vm):
            "{{index .Config.Labels \"org.onlydocker.dom0.version\"}}'")
     out, _ = vm.run('docker image inspect -f %s onlydocker/dhcpcd:latest' % (fmt % 'dhcpcd-base'), check=True)
     assert out.split()[:3] == [ids['DHCP_IMAGE_ID'], '["onlydocker/dhcpcd:latest"]', pkgs['dhcpcd-base']], out
-    out, _ = vm.run('docker image inspect -f %s onlydocker/dom0:bundled' % (fmt % 'docker.io'), check=True)
-    image_id, tags, docker_version, dom0_version = out.split()
-    assert image_id == ids['DOM0_IMAGE_ID'] and docker_version == pkgs['docker.io'], out
+    out, _ = vm.run('docker image inspect -f %s onlydocker/dom0:bundled' % (fmt % 'busybox-static'), check=True)
+    image_id, tags, busybox_version, dom0_version = out.split()
+    assert image_id == ids['DOM0_IMAGE_ID'] and busybox_version == pkgs['busybox-static'], out
     assert set(json.loads(tags)) == {'onlydocker/dom0:latest', 'onlydocker/dom0:bundled'}, out
     assert dom0_version == '1', out
+
+
+def test_engine_and_cli_are_debian_13s(vm):
+    """dom0's docker CLI, compose and buildx are the engine image's, bind-mounted read-only, and the
+    client and server are the 26.x that build/versions.txt names."""
+    ready(vm)
+    pkgs, _ = versions()
+    want = pkgs['docker.io'].split('+')[0]
+    out, _ = vm.run("docker version --format '{{.Client.Version}} {{.Server.Version}} {{.Server.APIVersion}}'",
+                    check=True, timeout=60)
+    client, server, api = out.split()
+    assert client.startswith('26.') and client.split('+')[0] == want and server.split('+')[0] == want, out
+    out, _ = vm.run('docker compose version --short; docker buildx version; readlink /usr/bin/docker; '
+                    'grep " /usr/lib/onlydocker/engine " /proc/mounts', check=True, timeout=60)
+    assert pkgs['docker-compose'].split('-')[0] in out and pkgs['docker-buildx'].split('+')[0] in out, out
+    assert '/usr/lib/onlydocker/engine/usr/bin/docker' in out and ' ro,' in out, out
+    # Read-only: nobody in dom0 changes the engine's own files by mistake.
+    out, st = vm.run('touch /usr/lib/onlydocker/engine/usr/bin/x 2>&1')
+    assert st != 0 and 'Read-only' in out, out
+
+
+COMPOSE = ['services:', '  web:', '    image: onlydocker/dom0:bundled', '    networks: [back]',
+           '    ports: ["8080:80"]',
+           '    entrypoint: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"]',
+           '  client:', '    image: onlydocker/dom0:bundled', '    networks: [back]',
+           '    entrypoint: ["sleep", "3600"]', 'networks:', '  back: {}']
+
+
+def test_compose_two_services_on_a_user_network(vm):
+    """`docker compose up -d` in dom0: two services on a user network reach each other by name, and
+    the published port answers from the host's network."""
+    ready(vm)
+    vm.run('mkdir -p /root/app && cd /root/app && printf "%%s\\n" %s > compose.yaml'
+           % ' '.join("'%s'" % line for line in COMPOSE), check=True)
+    out, st = vm.run('cd /root/app && docker compose up -d </dev/null 2>&1', timeout=240)
+    assert st == 0, out
+    try:
+        out, _ = vm.run('docker network ls --format "{{.Name}} {{.Driver}}"', check=True)
+        assert 'app_back bridge' in out, out
+        # By name, through the engine's embedded DNS on the user network; the web server answers
+        # with its container's hostname.
+        out, st = vm.run('cd /root/app && docker compose exec -T client wget -qO- http://web/ </dev/null', timeout=120)
+        web_id, _ = vm.run('docker inspect -f "{{.Config.Hostname}}" app-web-1', check=True)
+        assert st == 0 and out.strip() == web_id.strip(), (out, web_id)
+        out, st = vm.run('wget -qO- http://127.0.0.1:8080/', timeout=60)
+        assert st == 0 and out.strip() == web_id.strip(), out
+    finally:
+        vm.run('cd /root/app && docker compose down -t 1 </dev/null 2>&1', timeout=180)
+
+
+def test_docker_build_uses_buildkit(vm):
+    ready(vm)
+    vm.run('mkdir -p /root/b && cd /root/b && printf "%s\\n" "FROM onlydocker/dom0:bundled" '
+           '"RUN echo built-by-buildkit > /built" > Dockerfile', check=True)
+    out, st = vm.run('cd /root/b && docker build --progress=plain -t onlydocker/built:test . </dev/null 2>&1', timeout=300)
+    assert st == 0 and 'using docker driver' in out, out
+    out, _ = vm.run('docker run --rm --entrypoint cat onlydocker/built:test /built', check=True, timeout=120)
+    assert out.strip() == 'built-by-buildkit', out
 
 
 def test_dhcp_lease_and_dns(vm):

@@ -1,7 +1,7 @@
 /* The fake engine: a blocking, forked server (test code, not PID 1 code) answering by path:
  * /_ping /echo /cl /eof /chunked /err404 /hang /garbage /close /big /slow?ms=N&id=K /upload /reject
  * /attach (a hijack: 101, a stdout frame, then what the client sent back as a stderr frame)
- * /v1.41/events?filters=... ("hold": stay open after the events, "fail": a 500, "junk": a line that is
+ * /v1.45/events?filters=... ("hold": stay open after the events, "fail": a 500, "junk": a line that is
  * not JSON, "long": an endless line). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -181,7 +181,7 @@ static void serve(int c)
 	} else if (!strcmp(path, "/upload")) {
 		snprintf(out, sizeof out, "{\"len\":%lld,\"fnv\":%u,\"ctype\":\"%s\"}", got, h, ctype);
 		reply(c, "200 OK", out);
-	} else if (!strncmp(path, "/v1.41/events", 13)) {
+	} else if (!strncmp(path, "/v1.45/events", 13)) {
 		if (strstr(path, "fail")) {
 			reply(c, "500 Internal Server Error", "{\"message\":\"boom\"}\n");
 			_exit(0);

@@ -167,6 +167,23 @@ static void find_label_first_by_name_skipping_ramdisks(void **st)
 	assert_null(disk_find_label("/nonexistent", dev, "DOCKER"));
 }
 
+static void find_serial_reads_each_disks_serial(void **st)
+{
+	(void)st;
+	char sys[300], dev[300], want[320];
+	sh("cd %s && mkdir -p ser/vda ser/vdb ser/vdc ser/loop0 && printf 'docker\\n' > ser/vda/serial && "
+	   "printf 'onlydocker-engine\\n' > ser/vdc/serial && printf 'onlydocker-engine-x' > ser/vdb/serial", dir);
+	snprintf(sys, sizeof sys, "%s/ser", dir);
+	snprintf(dev, sizeof dev, "%s/dev", dir);
+	char *got = disk_find_serial(sys, dev, "onlydocker-engine");
+	snprintf(want, sizeof want, "%s/vdc", dev);     /* not vdb: the whole serial must match */
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+	assert_null(disk_find_serial(sys, dev, "onlydocker"));
+	assert_null(disk_find_serial("/nonexistent", dev, "docker"));
+}
+
 static void format_guard_needs_an_all_zero_first_mib(void **st)
 {
 	(void)st;
@@ -192,7 +209,7 @@ int main(void)
 	};
 	const struct CMUnitTest disks[] = {
 		cmocka_unit_test(label_of_each_kind), cmocka_unit_test(find_label_first_by_name_skipping_ramdisks),
-		cmocka_unit_test(format_guard_needs_an_all_zero_first_mib),
+		cmocka_unit_test(format_guard_needs_an_all_zero_first_mib), cmocka_unit_test(find_serial_reads_each_disks_serial),
 	};
 	int rc = cmocka_run_group_tests_name("modules", modules, setup_modules, teardown);
 	return rc | cmocka_run_group_tests_name("disks", disks, setup_disks, teardown);

@@ -379,7 +379,7 @@ static void test_events(void **state)
 	run(1, 2000);
 	assert_int_equal(e.n, 2);
 	assert_string_equal(e.actions, "start,connect,");
-	assert_string_equal(e.query, "/v1.41/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D");
+	assert_string_equal(e.query, "/v1.45/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D");
 	assert_int_equal(e.ended, 1);
 	assert_int_equal(e.status, 200);
 }
@@ -666,6 +666,32 @@ static void test_hijack_refused(void **state)
 	assert_int_equal(h.fd, -1);
 }
 
+/* GET /version against ENGINE_API_VERSION (1.45): newer engines that still serve it pass; an older
+ * one, or a newer one that dropped it, is refused and named; junk is not mistaken for a version. */
+static void test_api_version(void **state)
+{
+	(void)state;
+	char why[240];
+	assert_int_equal(engine_api_check("{\"Version\":\"26.1.5\",\"ApiVersion\":\"1.45\",\"MinAPIVersion\":\"1.24\"}",
+					  why, sizeof why), 0);
+	assert_non_null(strstr(why, "26.1.5"));
+	assert_int_equal(engine_api_check("{\"Version\":\"29.0.0\",\"ApiVersion\":\"1.52\",\"MinAPIVersion\":\"1.44\"}",
+					  why, sizeof why), 0);
+	assert_int_equal(engine_api_check("{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}",
+					  why, sizeof why), -EPROTO);
+	assert_non_null(strstr(why, "engine 20.10.24 serves API 1.12 to 1.41"));
+	assert_non_null(strstr(why, "written for API 1.45"));
+	assert_int_equal(engine_api_check("{\"Version\":\"40.0\",\"ApiVersion\":\"1.60\",\"MinAPIVersion\":\"1.50\"}",
+					  why, sizeof why), -EPROTO);
+	assert_int_equal(engine_api_check("{\"ApiVersion\":\"1.45\"}", why, sizeof why), 0);
+	assert_int_equal(engine_api_check("{\"ApiVersion\":\"1.44\"}", why, sizeof why), -EPROTO);
+	assert_int_equal(engine_api_check("{\"ApiVersion\":\"v1.45x\"}", why, sizeof why), -EINVAL);
+	assert_int_equal(engine_api_check("{\"ApiVersion\":\"1.45x\"}", why, sizeof why), -EINVAL);
+	assert_int_equal(engine_api_check("not json", why, sizeof why), -EINVAL);
+	assert_int_equal(engine_api_check(NULL, why, sizeof why), -EINVAL);
+	assert_int_equal(engine_api_check("[]", why, sizeof why), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +719,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backlog_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hijack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hijack_refused, setup, teardown),
+		cmocka_unit_test(test_api_version),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
