@@ -17,6 +17,7 @@ def test_256_mib_reaches_the_dom0_prompt():
         # The engine image is a read-only disk: the kernel never holds it in RAM twice.
         vm.wait_for(r'engine: /dev/vd[a-z] \(serial onlydocker-engine, squashfs\) mounted', timeout=60)
         vm.wait_for(DOM0_BANNER, timeout=420)
+        vm.wait_for(r'dhcp: container started', timeout=240, since=0)
         out, _ = vm.run("docker ps --format '{{.Names}}'", check=True, timeout=120)
         assert set(out.split()) >= {'dhcp', 'dom0'}, out
         out, _ = vm.run('grep MemTotal /proc/meminfo', check=True)
@@ -26,8 +27,10 @@ def test_256_mib_reaches_the_dom0_prompt():
 
 def test_an_initramfs_the_kernel_could_not_unpack_is_named():
     # Without rootfstype=ramfs the kernel unpacks into a tmpfs capped at half the RAM, and stops
-    # part way at 256 MiB: init must say so, not fail later for reasons that look unrelated.
-    with Appliance(mem=256, append='rootfstype=tmpfs', disk=False) as vm:
+    # part way through the full initramfs (engine image included) at 256 MiB: init must say so,
+    # not fail later for reasons that look unrelated.
+    full = os.path.join(harness.ROOT, 'build', 'initrd-full.img')
+    with Appliance(mem=256, append='rootfstype=tmpfs', disk=False, initrd=full, engine='none') as vm:
         vm.wait_for(r'error: root: the kernel could not unpack the whole initramfs '
                     r'\("Initramfs unpacking failed: [^"]+"\).*rootfstype=ramfs', timeout=120)
         vm.wait_for(r'error: engine image failed: boot cannot go on; starting the debug shell', timeout=60)
