@@ -17,8 +17,12 @@
 #define PORTS "/sys/class/virtio-ports"
 #define FRAME_MAX (64u << 10)               /* kvm sends stdin in reads of at most this */
 
+#define ABSENT_RECHECK_MS 100            /* how often a port whose host end is shut is looked at again */
+
 static int fd = -1;
 static struct watch port_watch;
+static struct timer absent_timer;
+static int absent, absent_told;
 static const struct runport_ops *ops;
 static char *out;
 static size_t out_len, out_cap, out_off;
@@ -50,6 +54,44 @@ static char *find_port(const char *name)
 }
 
 static void hang_up(const char *why);
+static void on_port(int f, short rev, void *arg);
+static void flush_some(void);
+
+/* A virtio port reports POLLHUP, and read() returns 0, while no host is connected to its
+ * chardev: not only after kvm has gone, but also for a moment at boot, before QEMU's "port open"
+ * message reaches the guest. So a hang-up is not the end: output waits in the queue, and the port
+ * is looked at again on a timer (POLLHUP is level-triggered, so it cannot stay in the poll set). */
+static void present(void)
+{
+	timer_cancel(&absent_timer);
+	if (!absent)
+		return;
+	absent = 0;
+	info("run: the host's end of the port is open");
+	watch_add(&port_watch, fd, POLLIN, on_port, NULL);
+	flush_some();
+}
+
+static void recheck(void *arg)
+{
+	(void)arg;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	if (fd < 0)
+		return;
+	if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR)))
+		timer_arm(&absent_timer, ABSENT_RECHECK_MS, recheck, NULL);
+	else
+		present();
+}
+
+static void host_absent(void)
+{
+	if (!absent_told)       /* once: a host that comes and goes is not news each time */
+		info("run: the host's end of the port is not open; what is for it waits until it is");
+	absent = absent_told = 1;
+	watch_del(&port_watch);
+	timer_arm(&absent_timer, ABSENT_RECHECK_MS, recheck, NULL);
+}
 
 static void update_events(void)
 {
@@ -59,7 +101,7 @@ static void update_events(void)
 
 static void flush_some(void)
 {
-	if (fd < 0)
+	if (fd < 0 || absent)
 		return;
 	while (out_off < out_len) {
 		ssize_t n = write(fd, out + out_off, out_len - out_off);
@@ -105,11 +147,13 @@ static void deliver(unsigned type, const unsigned char *data, size_t len)
 	}
 }
 
-/* The host end is gone (kvm ended, and QEMU with it) or out of step: nothing more to say to it. */
+/* The port is out of step, or failed: nothing more to say to the host. */
 static void hang_up(const char *why)
 {
 	warn("run: %s; the line to the host is closed", why);
 	watch_del(&port_watch);
+	timer_cancel(&absent_timer);
+	absent = 0;
 	close(fd);
 	fd = -1;
 	out_len = out_off = in_len = 0;
@@ -123,15 +167,19 @@ static void on_port(int f, short rev, void *arg)
 	if (fd < 0)
 		return;
 	if ((rev & (POLLHUP | POLLERR)) && !(rev & POLLIN)) {
-		hang_up("the host closed its end of the port");
+		host_absent();
 		return;
 	}
 	if (!(rev & POLLIN) || throttled)
 		return;
 	ssize_t n = read(f, in + in_len, sizeof in - in_len);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			hang_up(n == 0 ? "the host closed its end of the port" : strerror(errno));
+	if (n == 0) {
+		host_absent();
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			hang_up(strerror(errno));
 		return;
 	}
 	in_len += (size_t)n;
@@ -210,8 +258,14 @@ int runport_flush(int timeout_ms)
 	int64_t end = now_ms() + timeout_ms;
 	while (fd >= 0 && runport_pending() && now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+		int64_t left = end - now_ms();
+		if (poll(&p, 1, (int)left) < 0)
 			break;
+		if (p.revents & (POLLHUP | POLLERR)) {  /* no host yet: look again shortly */
+			poll(NULL, 0, (int)(left < ABSENT_RECHECK_MS ? left : ABSENT_RECHECK_MS));
+			continue;
+		}
+		present();
 		flush_some();
 	}
 	return runport_pending() ? -ETIMEDOUT : 0;
@@ -222,7 +276,7 @@ int runport_attach(int f, const struct runport_ops *o)
 	fd = f;
 	ops = o;
 	out_len = out_off = in_len = 0;
-	throttled = 0;
+	throttled = absent = absent_told = 0;
 	watch_add(&port_watch, fd, POLLIN, on_port, NULL);
 	return 0;
 }

@@ -60,6 +60,7 @@ def main(patterns):
     for n, (mod, full, fn) in enumerate(tests, 1):
         t = time.monotonic()
         harness.current_test = full
+        harness.current = None      # a console shown on failure is this test's, never an earlier one's
         vm = None
         for other in [m for m in shared if m != mod.__name__]:
             shared.pop(other).kill()

@@ -116,7 +116,7 @@ def test_sigterm_stops_the_container_gracefully():
     status, out, err = r.finish()
     assert status == 42, r.why('status %d, stderr %r' % (status, err))
     assert out.endswith(b'got TERM\n'), r.why(repr(out))
-    assert b'stopping the container' in err, err
+    assert b'stopping the container' in err, r.why(err)
     print('# SIGTERM to exit: %.1f s' % (time.monotonic() - t0))
 
 
@@ -130,7 +130,7 @@ def test_a_second_signal_kills_a_container_that_ignores_the_first():
     r.proc.send_signal(signal.SIGINT)
     status, _, err = r.finish(timeout=120)
     assert status == 137, r.why('status %d, stderr %r' % (status, err))
-    assert b'killing the container' in err, err
+    assert b'killing the container' in err, r.why(err)
 
 
 def test_volume_port_and_sigint():
@@ -185,7 +185,7 @@ def test_commit_then_run_the_new_image_from_the_disk():
     r4 = Run(['--name', 'keeper', 'test/committed:v1', 'true'], disk=r.disk, name=harness.current_test + '.fourth')
     status, _, err = r4.finish()
     assert status == 125, r4.why('status %d %r' % (status, err))
-    assert b'--name keeper: a container of that name is on the data disk already' in err, err
+    assert b'--name keeper: a container of that name is on the data disk already' in err, r4.why(err)
 
 
 def test_missing_image_and_missing_command_are_named():
@@ -196,4 +196,4 @@ def test_missing_image_and_missing_command_are_named():
     r2 = Run(['--image-tar', TAR, IMAGE, 'no-such-command'], name=harness.current_test + '.cmd')
     status, out, err = r2.finish()
     assert status == 127, r2.why('status %d %r' % (status, err))
-    assert b'no-such-command' in err, err
+    assert b'no-such-command' in err, r2.why(err)
