@@ -74,7 +74,7 @@ $(B)/tests/test_engine: init/tests/test_engine.c init/tests/fake_engine.c init/t
 
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
 PID1_SRC := $(addprefix init/,supervise.c loop.c power.c shutdown.c cmdline.c engine.c engine_http.c engine_events.c engine_version.c syscont.c \
-	shell.c dockerd.c umount.c mounts.c log.c net.c run.c runport.c runstream.c swarm.c uevent.c)
+	shell.c dockerd.c umount.c mounts.c log.c net.c run.c runport.c runstream.c swarm.c uevent.c pressure.c logfile.c)
 $(B)/tests/test_pid1: init/tests/test_pid1.c $(PID1_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
 	mkdir -p $(B)/tests
 	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_pid1.c $(PID1_SRC) $(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c \
@@ -92,8 +92,29 @@ $(B)/tests/test_runport: init/tests/test_runport.c init/runport.c init/run.h ini
 	mkdir -p $(B)/tests
 	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_runport.c init/runport.c init/tests/log_stub.c -lcmocka
 
+# The kernel's OOM kill summaries (oomwatch.c) and pressure stall totals (pressure.c).
+$(B)/tests/test_oom: init/tests/test_oom.c init/oomwatch.c init/oomwatch.h init/pressure.c init/pressure.h init/tests/log_stub.c $(INIT_HDR)
+	mkdir -p $(B)/tests
+	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_oom.c init/oomwatch.c init/pressure.c init/tests/log_stub.c -lcmocka
+
+# uevents: only the kernel's (a network namespace of its own, root).
+$(B)/tests/test_uevent: init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c $(INIT_HDR)
+	mkdir -p $(B)/tests
+	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c -lcmocka
+
+# The logger and a console that stops reading; dockerd's bounded log file.
+$(B)/tests/test_log: init/tests/test_log.c init/log.c init/log.h init/logfile.c init/logfile.h
+	mkdir -p $(B)/tests
+	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_log.c init/log.c init/logfile.c -lcmocka
+
+# The applets (modprobe, poweroff...) and the signals PID 1 blocks.
+$(B)/tests/test_applets: init/tests/test_applets.c init/applets.c $(INIT_HDR)
+	mkdir -p $(B)/tests
+	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_applets.c init/applets.c -lcmocka
+
 UNIT_TESTS := $(B)/tests/test_cmdline $(B)/tests/test_engine $(B)/tests/test_pid1 $(B)/tests/test_devices \
-	$(B)/tests/test_runport
+	$(B)/tests/test_runport $(B)/tests/test_oom $(B)/tests/test_uevent \
+	$(B)/tests/test_log $(B)/tests/test_applets
 unit-test: $(UNIT_TESTS) $(B)/images/.stamp
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== images/check.py"; python3 images/check.py --pkgroot $(B)/pkgroot --versions $(B)/versions.txt $(B)/images || fail=1; exit $$fail

@@ -233,6 +233,9 @@ def build_dom0(pkg, versions, conf, mtime, created):
         layer.symlink(path, f"{engine}/{path}")
     for d in ["host", "var/run", "usr/local/bin"]:
         layer.dir(d)
+    # The engine's socket through the host's root (bound at /host), not a bind of the socket file:
+    # dockerd makes a new socket each time it starts, and a kept dom0 (live restore) must reach it.
+    layer.symlink("var/run/docker.sock", "/host/var/run/docker.sock")
     add_ours(layer, "dom0/entrypoint.sh", "entrypoint.sh", 0o755)
     add_ours(layer, "dom0/profile", "etc/profile", 0o644)
     layer.file("etc/passwd", PASSWD_ROOT.encode())

@@ -100,7 +100,7 @@ def check_format(name, path, tags):
 
 
 def check_contents(name, cfg, entries, must_have, outside=None):
-    """outside: a path prefix that links may point into (a bind mount at run time)."""
+    """outside: path prefixes that links may point into (bind mounts at run time)."""
     c = cfg.get("config", {})
     entry = (c.get("Entrypoint") or [None])[0]
     check(f"{name}: entrypoint {entry} in image", entry and resolve(entries, entry) is not None)
@@ -114,7 +114,7 @@ def check_contents(name, cfg, entries, must_have, outside=None):
         if not (outside and ti is not None and ti.issym() and hops < 10):
             return False
         t = ti.linkname
-        return t.startswith(outside + "/") or leaves(posixpath.normpath(posixpath.join(posixpath.dirname(p), t)).lstrip("/"), hops + 1)
+        return t.startswith(tuple(o + "/" for o in outside)) or leaves(posixpath.normpath(posixpath.join(posixpath.dirname(p), t)).lstrip("/"), hops + 1)
     dangling = [p for p, (ti, _) in entries.items() if ti.issym() and resolve(entries, p) is None and not leaves(p)]
     check(f"{name}: no dangling symlinks", not dangling, dangling[:5])
     unmet = []
@@ -183,8 +183,11 @@ def main():
             labels = check_contents("dom0", *images["dom0"], [
                 "bin/busybox", "bin/sh", "entrypoint.sh", "etc/profile", "etc/dom0-release",
                 "etc/passwd", "host", "var/run", "tmp", "root", "usr/bin/setsid", "sbin/poweroff", "sbin/reboot",
-                "sbin/halt", "bin/cttyhack"], outside=conf["ENGINE_DIR"])
+                "sbin/halt", "bin/cttyhack"], outside=(conf["ENGINE_DIR"], "/host"))
             ents = images["dom0"][1]
+            ti = ents.get("var/run/docker.sock", (None,))[0]
+            check("dom0: /var/run/docker.sock links to the host's (a bind of the socket file goes stale when dockerd restarts)",
+                  ti is not None and ti.issym() and ti.linkname == "/host/var/run/docker.sock", ti and ti.linkname)
             for path in ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib64", "usr/lib/x86_64-linux-gnu"]:
                 ti = ents.get(path, (None,))[0]
                 check(f"dom0: /{path} links into the engine image", ti is not None and ti.issym()

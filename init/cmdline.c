@@ -21,6 +21,8 @@ void config_defaults(struct config *c)
 	c->dom0 = 1;
 	c->dhcp_timeout_ms = 30000;
 	c->dhcp = -1;
+	c->ping_interval_ms = 10000;
+	c->ping_misses = 3;
 	strcpy(c->ip.dev, "eth0");
 }
 
@@ -57,6 +59,8 @@ static const struct key keys[] = {
 	STR("od.swarm.join", swarm_join),
 	STR("od.swarm.token", swarm_token),
 	STR("od.swarm.addr", swarm_addr),
+	INT("od.engine.ping", ping_interval_ms, 0, 3600, 1000),
+	INT("od.engine.misses", ping_misses, 1, 100, 1),
 };
 
 static void say(void (*report)(const char *), int *problems, const char *fmt, const char *a, const char *b)

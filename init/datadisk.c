@@ -1,6 +1,6 @@
 /* The persistent disk: the filesystem labelled DOCKER (od.disk.label), found with libblkid and
  * mounted with libmount on /var/lib/docker. Anything wrong: tmpfs, a warning, and the disk left
- * exactly as it was. Formatting only on request, and only a disk whose first MiB is all zero. */
+ * exactly as it was. Formatting only on request, and only a disk that holds nothing at all. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "disklabel.h"
 #include "init.h"
 
 #define TARGET "/var/lib/docker"
+#define FULL_PCT 90             /* above this, the console says how full the disk is */
 
 static char *find_label(const char *label)
 {
@@ -41,7 +43,7 @@ static int mount_tmpfs(void)
 	return 0;
 }
 
-/* mkfs.ext4 only when asked, on a device with no signature and an all-zero first MiB. */
+/* mkfs.ext4 only when asked, on a device that holds nothing at all (disk_is_blank). */
 static int format_if_asked(void)
 {
 	const char *dev = cfg.disk_format;
@@ -49,27 +51,44 @@ static int format_if_asked(void)
 		return 0;
 	char *there = wait_block(find_node, dev);
 	free(there);
-	int zero = disk_first_mib_is_zero(dev);
+	int zero = disk_is_blank(dev);
 	if (zero < 0) {
 		err("disk: od.disk.format=%s: %s; not formatting", dev, strerror(-zero));
 		return zero;
 	}
 	if (!zero) {
-		err("disk: od.disk.format=%s: the first MiB is not all zero (it may hold data); not formatting", dev);
+		err("disk: od.disk.format=%s: it is not blank (data, a signature or a partition table at its start or end); not formatting", dev);
 		return -EEXIST;
 	}
-	struct child c = { .name = "mke2fs" };
+	static struct child mkfs = { .name = "mke2fs" };        /* registered for good: never on the stack */
 	char *argv[] = { "/usr/sbin/mke2fs", "-q", "-t", "ext4", "-L", cfg.disk_label, (char *)dev, NULL };
-	if (spawn(&c, argv, NULL) < 0)
+	if (spawn(&mkfs, argv, NULL) < 0)
 		return -ECHILD;
 	/* Before the loop: this is the one wait for a pid that is not the reaper's, on our own child. */
 	int st;
-	if (waitpid(c.pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+	pid_t pid = mkfs.pid;
+	mkfs.pid = 0;           /* reaped here: a later pid of the same number is not mke2fs */
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
 		err("disk: mkfs.ext4 -L %s %s failed (status %d)", cfg.disk_label, dev, st);
 		return -EIO;
 	}
 	info("disk: formatted %s as ext4 with label %s", dev, cfg.disk_label);
 	return 0;
+}
+
+/* A disk nearly full is why pulls, builds and commits will fail: said at boot, before they do. */
+static void say_fullness(void)
+{
+	struct statvfs v;
+	if (statvfs(TARGET, &v) < 0 || !v.f_blocks)
+		return;
+	/* As df counts: used against what non-root could use; root's reserve is the last of it. */
+	unsigned long long used = v.f_blocks - v.f_bfree, avail = v.f_bavail, total = used + avail;
+	int pct = total ? (int)((used * 100 + total - 1) / total) : 100;
+	if (pct > FULL_PCT)
+		warn("disk: " TARGET " is %d %% full (%llu MiB free of %llu MiB); remove images, containers or volumes "
+		     "from dom0 (docker system df, docker system prune) before it runs out", pct,
+		     (unsigned long long)v.f_bavail * v.f_frsize >> 20, (unsigned long long)v.f_blocks * v.f_frsize >> 20);
 }
 
 int datadisk_setup(void)
@@ -102,6 +121,7 @@ int datadisk_setup(void)
 		const char *type = mnt_context_get_fstype(mc);
 		info("disk: %s (LABEL=%s, %s) mounted on " TARGET " with '%s' in %lld ms", dev, cfg.disk_label,
 		     type ? type : "?", cfg.disk_opts, (long long)(now_ms() - t0));
+		say_fullness();
 		mnt_free_context(mc);
 		free(dev);
 		return 0;

@@ -94,21 +94,55 @@ char *disk_find_serial(const char *sysblock, const char *devdir, const char *ser
 	return found;
 }
 
-int disk_first_mib_is_zero(const char *dev)
+static int all_zero(const char *buf, size_t n)
 {
-	static char buf[1 << 20];
-	int fd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = pread(fd, buf, sizeof buf, 0);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	if (n < (ssize_t)sizeof buf)
-		return 0;       /* smaller than a MiB: not a disk we would format */
-	for (size_t i = 0; i < sizeof buf; i++)
+	for (size_t i = 0; i < n; i++)
 		if (buf[i])
 			return 0;
 	return 1;
+}
+
+/* Whether libblkid finds a filesystem, RAID or LVM signature, or a partition table (a GPT also
+ * from its backup at the end, even with the protective MBR gone) at offset off: 1 yes, 0 no. */
+static int signature_at(int fd, off_t off, off_t size)
+{
+	blkid_probe pr = blkid_new_probe();
+	if (!pr)
+		return 1;               /* cannot tell: as good as yes */
+	int found = 1;
+	if (blkid_probe_set_device(pr, fd, off, size - off) == 0) {
+		blkid_probe_enable_superblocks(pr, 1);
+		blkid_probe_enable_partitions(pr, 1);
+		blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT);
+		found = blkid_do_safeprobe(pr) != 1;    /* 1: nothing; 0 found; -2 ambiguous; -1 error */
+	}
+	blkid_free_probe(pr);
+	return found;
+}
+
+int disk_is_blank(const char *dev)
+{
+	static char buf[1 << 20];
+	const size_t mib = sizeof buf;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0, e = 0;
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size < 0) {
+		e = errno;
+	} else if (size >= (off_t)(4 * mib)) {  /* smaller: not a disk we would format */
+		/* The start and the end (where a GPT keeps its backup) all zero, and no signature at the
+		 * start or where a first partition would begin: a wiped partition table is not a blank disk. */
+		ssize_t a = pread(fd, buf, mib, 0);
+		int blank = a == (ssize_t)mib && all_zero(buf, mib);
+		ssize_t b = blank ? pread(fd, buf, mib, size - (off_t)mib) : 0;
+		blank = blank && b == (ssize_t)mib && all_zero(buf, mib);
+		if (a < 0 || b < 0)
+			e = errno;
+		else
+			rc = blank && !signature_at(fd, 0, size) && !signature_at(fd, (off_t)mib, size);
+	}
+	close(fd);
+	return e ? -e : rc;
 }

@@ -9,5 +9,7 @@ char *disk_find_label(const char *sysblock, const char *devdir, const char *labe
 /* The first device (by name) under sysblock whose NAME/serial (a virtio disk's serial) is serial;
  * devdir/NAME, malloc'd, or NULL. */
 char *disk_find_serial(const char *sysblock, const char *devdir, const char *serial);
-int disk_first_mib_is_zero(const char *dev);                    /* 1 yes, 0 no, -errno */
+/* The od.disk.format guard: 1 when dev holds nothing at all (its first and last MiB all zero, and
+ * no signature or partition table libblkid can find), 0 when it may hold data, or -errno. */
+int disk_is_blank(const char *dev);
 #endif

@@ -1,8 +1,10 @@
 /* dockerd as a supervised child: started with our flags, its output kept in /run/dockerd.log
- * (and on the console with od.debug), readiness learned from GET /_ping, and restarted with a
- * bounded exponential backoff when it dies, its last lines logged. A user's daemon.json or
- * od.dockerd.args that keeps it from ever starting is dropped, so dom0 stays reachable. */
+ * (and on the console with od.debug), readiness learned from GET /_ping, liveness from a ping on
+ * a timer (a hung engine is dumped and killed), and restarted with a bounded exponential backoff
+ * when it dies, its last lines logged. A user's daemon.json or od.dockerd.args that keeps it from
+ * ever starting is dropped, so dom0 stays reachable. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,10 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "engine.h"
+#include "logfile.h"
+#include "pressure.h"
 #include "init.h"
 #include "syscont.h"
 
 #define LOG_PATH "/run/dockerd.log"
+#define LOG_MAX (8LL << 20)      /* then dockerd.log.1: at most twice this in RAM */
 #define TAIL_SIZE 2048
 #define BACKOFF_MAX_MS 60000
 #define STABLE_MS 30000
@@ -24,17 +29,25 @@
 #define PING_TIMEOUT_MS 5000
 #define DROP_AFTER 3            /* failed starts in a row before the user's settings are dropped */
 #define KEEP "/var/lib/docker/onlydocker/daemon.json"
+#define DUMP_GRACE_MS 10000     /* a hung dockerd asked for its goroutine dump, then killed */
+#define OOM_ADJ_ENGINE -999     /* the engine is what every container needs: the OOM killer's last pick */
 
 static struct child dockerd = { .name = "dockerd" };
 static void warm_up(void);
 static struct timer restart_timer, ping_timer;
 static struct watch out_watch;
-static int out_fd = -1, log_fd = -1, failures, api_up;
+static int out_fd = -1, failures, api_up;
+static struct logfile dlog = { .fd = -1 };
 static int never_up;            /* dockerd runs in a row that died before /_ping answered */
 static int plain;               /* the user's daemon.json and extra flags were dropped */
 static int64_t started;
 static char tail[TAIL_SIZE + 1];
 static size_t tail_len;
+static struct timer live_timer, dump_timer;
+static int misses, hung;
+static int64_t live_sent;
+static long long stall_at_send;         /* memory stall total (us) when the ping went out, or < 0 */
+static pid_t containerd_pid;
 
 int dockerd_running(void) { return dockerd.pid > 0; }
 
@@ -60,10 +73,9 @@ static void on_output(int fd, short rev, void *arg)
 	ssize_t n = read(fd, buf, sizeof buf);
 	if (n > 0) {
 		keep_tail(buf, n);
-		if (log_fd >= 0)
-			(void)!write(log_fd, buf, n);
+		logfile_write(&dlog, buf, (size_t)n);
 		if (cfg.debug)
-			(void)!write(2, buf, n);
+			log_console_raw(buf, (size_t)n);
 		return;
 	}
 	if (n == 0 || (rev & (POLLHUP | POLLERR))) {
@@ -71,6 +83,111 @@ static void on_output(int fd, short rev, void *arg)
 		close(fd);
 		out_fd = -1;
 	}
+}
+
+/* The kept tail, from its first whole line. */
+static const char *last_lines(void)
+{
+	char *nl;
+	tail[tail_len] = 0;
+	if (tail_len == TAIL_SIZE && (nl = strchr(tail, '\n')))
+		return nl + 1;
+	return tail;
+}
+
+/* containerd is dockerd's child, so init cannot give it an oom_score_adj at spawn: found by its
+ * parent once the API answers, and given the engine's. */
+static void protect_containerd(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char path[64], buf[512];
+	while (d && (e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 1)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		if (read_file(path, buf, sizeof buf) <= 0)
+			continue;
+		/* pid (comm) state ppid ...: comm may hold spaces, so read from its last ')' */
+		char *rp = strrchr(buf, ')');
+		int ppid = 0;
+		if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != dockerd.pid ||
+		    !strstr(buf, "(containerd)"))
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/oom_score_adj", pid);
+		char adj[16];
+		snprintf(adj, sizeof adj, "%d", OOM_ADJ_ENGINE);
+		if (write_file(path, adj) < 0)
+			warn("dockerd: containerd (pid %d): oom_score_adj: %s", pid, strerror(errno));
+		else
+			containerd_pid = pid;
+	}
+	if (d)
+		closedir(d);
+	if (!containerd_pid)
+		warn("dockerd: no containerd under dockerd (pid %d) to protect from the OOM killer", dockerd.pid);
+}
+
+/* ---- liveness: an engine that stops answering without dying (a deadlock, SIGSTOP) ---- */
+static void live_ping(void *arg);
+
+static void dump_timeout(void *arg)
+{
+	(void)arg;
+	if (dockerd.pid > 0 && hung) {
+		warn("dockerd: still there %d s after SIGQUIT; killing it", DUMP_GRACE_MS / 1000);
+		kill(dockerd.pid, SIGKILL);
+	}
+}
+
+static void engine_hangs(void)
+{
+	hung = 1;
+	err("dockerd: the engine hangs: %d pings in a row unanswered within %d s each; asking it for a goroutine "
+	    "dump (SIGQUIT, into " LOG_PATH ") and restarting it. Its last lines:\n%s",
+	    misses, cfg.ping_interval_ms / 1000, last_lines());
+	/* A stopped process takes no signal but SIGKILL until it is continued. */
+	kill(dockerd.pid, SIGQUIT);
+	kill(dockerd.pid, SIGCONT);
+	timer_arm(&dump_timer, DUMP_GRACE_MS, dump_timeout, NULL);
+}
+
+static void live_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)body; (void)len; (void)arg;
+	if (status == -ECANCELED || !dockerd.pid || !api_up || hung || shutdown_in_progress())
+		return;
+	long long stall = stall_at_send >= 0 ? psi_total("memory", "some") - stall_at_send : -1;
+	if (status == 200) {
+		if (misses)
+			info("dockerd: the engine answers /_ping again, after %d unanswered", misses);
+		misses = 0;
+	} else if (stall > (long long)cfg.ping_interval_ms * 100) {
+		/* Over a tenth of the interval stalled on memory: reclaim or thrashing held every process,
+		 * the engine with them. Slow, not hung: not counted. */
+		warn("dockerd: /_ping unanswered while the machine stalled on memory for %lld ms of %d; not counted",
+		     stall / 1000, cfg.ping_interval_ms);
+	} else if (++misses >= cfg.ping_misses) {
+		engine_hangs();
+		return;
+	} else {
+		warn("dockerd: /_ping unanswered (%d %s), %d of %d before a restart", status,
+		     status < 0 ? strerror(-status) : "", misses, cfg.ping_misses);
+	}
+	int64_t next = live_sent + cfg.ping_interval_ms - now_ms();
+	timer_arm(&live_timer, next > 0 ? (int)next : 0, live_ping, NULL);
+}
+
+static void live_ping(void *arg)
+{
+	(void)arg;
+	if (!dockerd.pid || !api_up || shutdown_in_progress())
+		return;
+	live_sent = now_ms();
+	stall_at_send = psi_total("memory", "some");
+	/* Each ping has the whole interval to answer: an engine slow under load is not a hung one. */
+	engine_call("GET", "/_ping", NULL, -1, cfg.ping_interval_ms, live_done, NULL, NULL);
 }
 
 static void ping(void *arg);
@@ -94,6 +211,10 @@ static void version_done(struct ereq *r, int status, const char *body, size_t le
 	}
 	api_up = 1;
 	info("dockerd: API answering /_ping, %lld ms after exec; %s", (long long)(now_ms() - started), why);
+	protect_containerd();
+	misses = 0;
+	if (cfg.ping_interval_ms > 0)
+		timer_arm(&live_timer, cfg.ping_interval_ms, live_ping, NULL);
 	syscont_engine_up();
 }
 
@@ -123,7 +244,12 @@ static void on_exit_dockerd(struct child *c, int status)
 	(void)c;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	int64_t ran = now_ms() - started;
+	int was_hung = hung;
 	timer_cancel(&ping_timer);
+	timer_cancel(&live_timer);
+	timer_cancel(&dump_timer);
+	hung = 0;
+	containerd_pid = 0;
 	never_up = api_up ? 0 : never_up + 1;
 	if (api_up)
 		syscont_engine_down();
@@ -139,13 +265,12 @@ static void on_exit_dockerd(struct child *c, int status)
 		delay *= 2;
 	if (delay > BACKOFF_MAX_MS)
 		delay = BACKOFF_MAX_MS;
-	tail[tail_len] = 0;
-	char *last = tail, *nl;
-	/* Print whole lines only: skip a partial first one. */
-	if (tail_len == TAIL_SIZE && (nl = strchr(tail, '\n')))
-		last = nl + 1;
-	err("dockerd: died (status %d) after %lld ms, failure %d in a row; restarting in %d ms. Its last lines:\n%s",
-	    code, (long long)ran, failures, delay, last);
+	if (was_hung)   /* its last lines are the goroutine dump now, and were logged before it */
+		err("dockerd: the hung engine ended (status %d) after %lld ms; its goroutine dump is in " LOG_PATH
+		    "; restarting in %d ms", code, (long long)ran, delay);
+	else
+		err("dockerd: died (status %d) after %lld ms, failure %d in a row; restarting in %d ms. Its last lines:\n%s",
+		    code, (long long)ran, failures, delay, last_lines());
 	tail_len = 0;
 	int json = access("/etc/docker/daemon.json", F_OK) == 0, args = cfg.dockerd_args[0] != 0;
 	if (never_up >= DROP_AFTER && !plain && (json || args)) {
@@ -157,6 +282,19 @@ static void on_exit_dockerd(struct child *c, int status)
 		    never_up, json ? KEEP : "", json && args ? " and " : "", args ? "od.dockerd.args" : "");
 	}
 	timer_arm(&restart_timer, delay, start, NULL);
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Live restore keeps containers running while dockerd is away (a crash, a hang, a restart), so the
+ * console keeps dom0's shell. Swarm mode refuses it, and a daemon.json that names it decides. */
+static int live_restore_ok(void)
+{
+	char json[8192];
+	if (cfg.swarm[0] || cfg.swarm_join[0] || access("/var/lib/docker/swarm/state.json", F_OK) == 0)
+		return 0;
+	return !(read_file("/etc/docker/daemon.json", json, sizeof json) > 0 && strstr(json, "\"live-restore\""));
 }
 
 static void start(void *arg)
@@ -179,6 +317,8 @@ static void start(void *arg)
 		argv[n++] = "--iptables=false";
 	if (cfg.debug)
 		argv[n++] = "--debug";
+	if (live_restore_ok())
+		argv[n++] = "--live-restore";
 	snprintf(extra, sizeof extra, "%s", plain ? "" : cfg.dockerd_args);
 	for (char *save, *t = strtok_r(extra, " ", &save); t && n < 62; t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
@@ -198,14 +338,14 @@ static void start(void *arg)
 	if (getenv("DOCKER_RAMDISK"))
 		env[e++] = "DOCKER_RAMDISK=true";
 	env[e] = NULL;
-	struct spawn_opts o = { .out_fd = p[1], .envp = env };
+	struct spawn_opts o = { .out_fd = p[1], .envp = env, .oom_score_adj = STR(OOM_ADJ_ENGINE) };
 	dockerd.on_exit = on_exit_dockerd;
 	started = now_ms();
 	if (spawn(&dockerd, argv, &o) < 0) {
 		timer_arm(&restart_timer, 5000, start, NULL);
 	} else {
-		info("dockerd: started (pid %d)%s%s", dockerd.pid, cfg.iptables ? "" : ", iptables off",
-		     cfg.debug ? ", debug on" : "");
+		info("dockerd: started (pid %d)%s%s%s", dockerd.pid, cfg.iptables ? "" : ", iptables off",
+		     cfg.debug ? ", debug on" : "", live_restore_ok() ? ", live restore" : "");
 		timer_arm(&ping_timer, PING_RETRY_MS, ping, NULL);
 		warm_up();
 	}
@@ -243,7 +383,9 @@ void dockerd_start(void)
 	/* A daemon.json kept on the data disk survives reboots; /etc is a tmpfs. */
 	if (access(KEEP, R_OK) == 0 && symlink(KEEP, "/etc/docker/daemon.json") == 0)
 		info("dockerd: using " KEEP " as /etc/docker/daemon.json");
-	log_fd = open(LOG_PATH, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int e = logfile_open(&dlog, LOG_PATH, LOG_MAX);
+	if (e < 0)
+		warn("dockerd: " LOG_PATH ": %s; its output is not kept", strerror(-e));
 	start(NULL);
 }
 

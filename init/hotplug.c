@@ -60,8 +60,7 @@ static void on_uevent(int fd, short rev, void *arg)
 	(void)rev; (void)arg;
 	char buf[8192];
 	ssize_t n;
-	while ((n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT)) > 0) {
-		buf[n] = 0;
+	while ((n = uevent_recv(fd, buf, sizeof buf)) > 0) {
 		const char *alias = NULL;
 		int added = 0;
 		for (char *q = buf; q < buf + n; q += strlen(q) + 1) {

@@ -42,8 +42,12 @@ struct spawn_opts {
 	const char *tty;        /* open this as stdin/out/err and make it the controlling tty */
 	int out_fd;             /* else stdout/stderr go here (-1: /dev/null) */
 	char *const *envp;      /* NULL: a default environment */
+	const char *oom_score_adj;      /* written to the child's /proc/self/oom_score_adj (NULL: inherit) */
 };
 int spawn(struct child *c, char *const argv[], const struct spawn_opts *o);
+/* A forked child of PID 1 that runs fn(arg) and exits with its value: work PID 1 must be able to
+ * give up on (sync, unmounts) or must not run itself (reboot(2), which can end its caller). */
+int spawn_fn(struct child *c, int (*fn)(void *), void *arg);
 void reap_all(void);                    /* the one waitpid(-1) loop */
 unsigned long reaped_orphans(void);
 int no_children_left(void);         /* the last reap found no child at all */
@@ -56,6 +60,9 @@ void shutdown_request(enum power_action a, const char *why);
 int shutdown_in_progress(void);
 void power_button_setup(int last);     /* last: the input drivers are all loaded */
 int control_main(const char *name, int argc, char **argv);
+/* applets.c: runs argv[0]'s applet (modprobe, poweroff, reboot, halt) with signals unblocked and
+ * returns its exit status, or -1 when name is no applet's. */
+int applet_run(const char *name, int argc, char **argv);
 
 /* ---- boot steps ---- */
 int root_switch(char **argv);           /* returns only when it did not switch */
@@ -67,6 +74,7 @@ void hotplug_start(void);               /* after coldplug: drivers for devices a
 /* uevent.c: the kernel's uevent socket (non-blocking, or -errno); and a wait up to timeout_ms until
  * look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
 int uevent_socket(void);
+ssize_t uevent_recv(int s, char *buf, size_t size);     /* the kernel's uevents only */
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms);
 int modprobe_main(int argc, char **argv);
 int cgroups_setup(void);

@@ -1,5 +1,7 @@
 /* The logger: one line per event on the console and in /dev/kmsg, prefixed "onlydocker:" and the
- * time since boot, so a person on the serial console and a test reading it see the same thing. */
+ * time since boot, so a person on the serial console and a test reading it see the same thing.
+ * The console is never waited for: a line it does not take now (Ctrl-S, a serial client that
+ * stopped reading) is dropped and counted, and the count said once it takes lines again. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include "log.h"
 
 static int kmsg_fd = -1, console_fd = -1, debug_on;
+static unsigned long dropped;
 
 int64_t now_ms(void)
 {
@@ -37,6 +40,32 @@ void log_open(void)
 }
 
 void log_set_debug(int on) { debug_on = on; }
+void log_set_console(int fd) { console_fd = fd; }
+unsigned long log_dropped(void) { return dropped; }
+
+/* To the console without blocking; before log_open() found one, fd 2 (the kernel's, blocking:
+ * nothing else runs then). What does not fit is dropped and counted. */
+static int console_put(const char *buf, size_t n)
+{
+	if (console_fd < 0)
+		return write(2, buf, n) == (ssize_t)n ? 0 : -1;
+	if (dropped) {
+		char note[96];
+		int m = snprintf(note, sizeof note, "onlydocker: [console] %lu lines dropped: the console was not taking output\n",
+				 dropped);
+		if (write(console_fd, note, (size_t)m) != m)
+			return -1;      /* still full: this line goes the same way */
+		dropped = 0;
+	}
+	ssize_t w = write(console_fd, buf, n);
+	return w == (ssize_t)n ? 0 : -1;
+}
+
+void log_console_raw(const char *buf, size_t n)
+{
+	if (console_put(buf, n) < 0)
+		dropped++;
+}
 
 void log_msg(int level, const char *fmt, ...)
 {
@@ -55,9 +84,8 @@ void log_msg(int level, const char *fmt, ...)
 			 (long long)(t / 1000), (long long)(t % 1000), tag, msg);
 	if (n >= (int)sizeof line)
 		n = sizeof line - 1;
-	int cfd = console_fd >= 0 ? console_fd : 2;
-	if (write(cfd, line, n) < 0 && cfd != 2)
-		(void)!write(2, line, n);
+	if (console_put(line, (size_t)n) < 0)
+		dropped++;
 	if (kmsg_fd >= 0) {
 		/* Facility user, level debug: the kernel would otherwise echo the line on the console a
 		 * second time; the severity stays readable in the text. */

@@ -10,6 +10,7 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 #include "init.h"
+#include "oomwatch.h"
 
 struct config cfg;
 
@@ -32,10 +33,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 
 	const char *name = basename(argv[0]);
-	if (!strcmp(name, "modprobe"))
-		return modprobe_main(argc, argv);
-	if (!strcmp(name, "poweroff") || !strcmp(name, "reboot") || !strcmp(name, "halt"))
-		return control_main(name, argc, argv);
+	int rc = applet_run(name, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (getpid() != 1) {
 		fprintf(stderr, "onlydocker-init: I am PID 1 only; as %s I do nothing (try modprobe, poweroff, reboot, halt)\n", name);
 		return 2;
@@ -69,6 +69,7 @@ int main(int argc, char **argv)
 	/* Before any child runs: making the first cgroup live-patches kernel code (see cgroups.c). */
 	if (cgroups_setup() < 0)
 		fatal("cgroups");
+	oomwatch_start();
 	modules_start();
 	modules_load_early();
 	if (enginefs_mount() < 0)

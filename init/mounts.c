@@ -80,16 +80,28 @@ int write_file(const char *path, const char *text)
 	return rc;
 }
 
+/* The whole file, or as much as fits (size - 1 bytes, NUL-terminated, trailing newlines cut):
+ * read until EOF, since sysfs and procfs hand out at most a page per read(). */
 int read_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int e = errno;
+	size_t n = 0;
+	while (n < size - 1) {
+		ssize_t k = read(fd, buf + n, size - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
 	close(fd);
-	if (n < 0)
-		return -e;
 	buf[n] = 0;
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = 0;

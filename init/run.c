@@ -429,8 +429,9 @@ void run_setup(void)
 		return;
 	}
 	int n = read_file(SPEC_PATH, text, sizeof text);
-	if (n <= 0) {
-		run_fail(EXIT_OWN, "the container's spec (%s): %s", SPEC_PATH, n < 0 ? strerror(-n) : "empty");
+	if (n <= 0 || n >= (int)sizeof text - 1) {
+		run_fail(EXIT_OWN, "the container's spec (%s): %s", SPEC_PATH,
+			 n < 0 ? strerror(-n) : n ? "longer than 64 KiB" : "empty");
 		return;
 	}
 	spec = cJSON_Parse(text);

@@ -48,7 +48,7 @@ static void start(void *unused)
 		"PS1=[onlydocker root \\w]# ", "ENV=", NULL,
 	};
 	char *const argv[] = { "/bin/sh", NULL };
-	struct spawn_opts o = { .tty = console_tty(), .out_fd = -1, .envp = env };
+	struct spawn_opts o = { .tty = console_tty(), .out_fd = -1, .envp = env, .oom_score_adj = "-500" };
 	shell.on_exit = on_exit_shell;
 	started = now_ms();
 	if (spawn(&shell, argv, &o) == 0)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "engine.h"
 #include "init.h"
@@ -154,17 +155,94 @@ void shutdown_dockerd_exited(void)
 /* Seams for the unit tests, which run this path as PID 1 of a PID namespace. */
 int (*shutdown_reboot)(int cmd) = reboot;
 void (*shutdown_unmount)(void) = unmount_all;
+void (*shutdown_halted)(void);
+
+#define ACPI_DIR "/sys/firmware/acpi"
+#define UNMOUNT_MIN_MS 10000    /* what sync and the unmounts get even when the deadline is spent */
+
+static struct child unmounter = { .name = "sync and unmount" }, rebooter = { .name = "reboot(2)" };
+static int reboot_cmd;
+
+static int unmount_child(void *arg)
+{
+	(void)arg;
+	shutdown_unmount();
+	return 0;
+}
+
+static int reboot_child(void *arg)
+{
+	(void)arg;
+	shutdown_reboot(reboot_cmd);
+	return errno;
+}
+
+/* reboot(2) returned, or the kernel ended its caller: for power-off and halt it does so when the
+ * machine cannot power off (no ACPI). PID 1 is still here, and stays: exiting would panic. */
+static void reboot_returned(struct child *c, int status)
+{
+	(void)c;
+	stage = S_DONE;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	if (action == PA_HALT && !code)
+		info("shutdown: system halted; it is safe to switch the machine off");
+	else
+		err("shutdown: the machine did not %s (%s); halted instead: everything is stopped and the disks "
+		    "are clean, so it is safe to switch it off", action_name(action),
+		    code ? strerror(code) : "no ACPI power-off?");
+	if (shutdown_halted)
+		shutdown_halted();
+}
+
+static void do_reboot(void)
+{
+	static int once;
+	if (once++)             /* the unmount child may end after its timeout did */
+		return;
+	timer_cancel(&step_timer);
+	info("shutdown: %s after %lld ms in all", action_name(action), (long long)(now_ms() - t_start));
+	reboot_cmd = action == PA_HALT ? RB_HALT_SYSTEM : action == PA_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF;
+	/* Without ACPI an x86 kernel has no way to power off: it halts instead (Linux 6.12 does so
+	 * itself, with its CPUs stopped, so nothing can be said after). Say it while we can. */
+	if (action == PA_POWEROFF && access(ACPI_DIR, F_OK) != 0)
+		warn("shutdown: this machine has no ACPI (no " ACPI_DIR "): the kernel cannot power it off and "
+		     "halts instead; everything is stopped and the disks are clean, so switch it off once it has halted");
+	rebooter.on_exit = reboot_returned;
+	/* In a child: for power-off and halt the kernel ends the calling process when it returns. */
+	if (spawn_fn(&rebooter, reboot_child, NULL) < 0) {
+		err("shutdown: cannot fork for reboot(2); halting here");
+		stage = S_DONE;
+	}
+}
+
+static void unmounted(struct child *c, int status)
+{
+	(void)c; (void)status;
+	if (stage == S_UNMOUNT)
+		do_reboot();
+}
+
+static void unmount_timeout(void *arg)
+{
+	(void)arg;
+	warn("shutdown: sync and unmounting still not done after %d s; going on without them",
+	     (int)((now_ms() - t_step) / 1000));
+	do_reboot();
+}
 
 static void finish(void)
 {
 	run_shutdown();         /* kvm --run: the exit status reaches the host before the end */
-	shutdown_unmount();
-	info("shutdown: %s after %lld ms in all", action_name(action), (long long)(now_ms() - t_start));
-	int cmd = action == PA_HALT ? RB_HALT_SYSTEM : action == PA_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF;
-	shutdown_reboot(cmd);
-	/* Never exit: PID 1 exiting is a kernel panic. Stay in the loop, reaping. */
-	err("shutdown: reboot(2): %s; halting here", strerror(errno));
-	stage = S_DONE;
+	t_step = now_ms();
+	int left = remaining_ms();
+	/* In a child PID 1 can give up on: a sync or umount stuck on a dead disk must not hold the end. */
+	unmounter.on_exit = unmounted;
+	if (spawn_fn(&unmounter, unmount_child, NULL) < 0) {
+		shutdown_unmount();
+		do_reboot();
+		return;
+	}
+	timer_arm(&step_timer, left > UNMOUNT_MIN_MS ? left : UNMOUNT_MIN_MS, unmount_timeout, NULL);
 }
 
 static void step(enum stage s)
@@ -195,6 +273,9 @@ static void step(enum stage s)
 			step(S_TERM);
 			return;
 		}
+		/* dockerd's HTTP server waits up to 5 s for open connections before it exits: our events
+		 * stream is one, and nothing more is asked of the engine now. */
+		engine_cancel_all();
 		dockerd_stop();
 		timer_arm(&step_timer, remaining_ms(), on_step_timeout, NULL);
 		return;
@@ -212,7 +293,7 @@ static void step(enum stage s)
 		reap_all();
 		return;
 	case S_UNMOUNT:
-		timer_cancel(&deadline);
+		timer_cancel(&deadline);       /* the unmount step has its own bound */
 		finish();
 		return;
 	default:

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,13 @@ static void child_setup(const struct spawn_opts *o)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
+	if (o && o->oom_score_adj) {
+		int f = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (f >= 0) {
+			(void)!write(f, o->oom_score_adj, strlen(o->oom_score_adj));
+			close(f);
+		}
+	}
 	int in = -1, out = -1;
 	if (o && o->tty) {
 		in = open(o->tty, O_RDWR | O_NOCTTY);
@@ -54,8 +62,41 @@ static void child_setup(const struct spawn_opts *o)
 			close(fd);
 }
 
+/* The registry keeps each struct child for good, so one on the stack would leave the reaper
+ * walking dead memory: refused. A stack is contiguous and near where we are now. */
+static int on_stack(const void *p)
+{
+	char here;
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)&here;
+	return (a > b ? a - b : b - a) < (1u << 20);
+}
+
+static int refuse(const struct child *c)
+{
+	if (!on_stack(c))
+		return 0;
+	err("spawn %s: its struct child is on the stack, but the registry keeps it for good; not started", c->name);
+	return -EINVAL;
+}
+
+static void enlist(struct child *c, pid_t pid)
+{
+	c->pid = pid;
+	/* Register once; a restarted child keeps its place. A registered child must outlive its
+	 * registration: the reaper walks this list for good (so never one on the stack). */
+	struct child *p;
+	for (p = children; p && p != c; p = p->next)
+		;
+	if (!p) {
+		c->next = children;
+		children = c;
+	}
+}
+
 int spawn(struct child *c, char *const argv[], const struct spawn_opts *o)
 {
+	if (refuse(c))
+		return -EINVAL;
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -67,15 +108,27 @@ int spawn(struct child *c, char *const argv[], const struct spawn_opts *o)
 		execve(argv[0], argv, o && o->envp ? o->envp : default_env);
 		_exit(127);
 	}
-	c->pid = pid;
-	/* Register once; a restarted child keeps its place. */
-	struct child *p;
-	for (p = children; p && p != c; p = p->next)
-		;
-	if (!p) {
-		c->next = children;
-		children = c;
+	enlist(c, pid);
+	return 0;
+}
+
+int spawn_fn(struct child *c, int (*fn)(void *), void *arg)
+{
+	if (refuse(c))
+		return -EINVAL;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		err("spawn %s: fork: %s", c->name, strerror(e));
+		return -e;
 	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		_exit(fn(arg) & 0xff);
+	}
+	enlist(c, pid);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #define LOAD_MS 120000
 #define QUICK_EXIT_MS 5000
 #define ROLLBACK_AFTER 3
+#define OOM_ADJ_CONSOLE -500
 
 enum st { IDLE, CHECKING, LOADING, REMOVING, CREATING, HELD, STARTING, RUNNING };
 
@@ -30,6 +31,7 @@ struct sysc {
 	int64_t started;
 	int quick_exits, failures;
 	int loaded;                         /* its bundle was loaded this boot: tags may have moved */
+	char died[16];                      /* the exit code of a death seen while its start was in flight */
 	struct timer retry;
 };
 
@@ -38,13 +40,14 @@ static struct sysc dhcp = { .name = DHCP_NAME, .label = "dhcp", .archive = IMAGE
 static struct sysc dom0 = { .name = DOM0_NAME, .label = "dom0", .archive = IMAGES_DIR "/dom0.tar",
 			    .check_ref = DOM0_BUNDLED, .check_id = DOM0_IMAGE_ID };
 static struct ereq *events;
-static int ready;
+static int ready, ups;
 static int64_t t_up;
 
 int syscont_engine_ready(void) { return ready; }
 
 static void create(struct sysc *s);
 static void check_image(void *arg);
+static void on_die(struct sysc *s, const char *code);
 
 static void release_dhcp(void);
 
@@ -86,11 +89,15 @@ static char *config_json(struct sysc *s, char *hash_out)
 		cJSON *env = cJSON_AddArrayToObject(c, "Env");
 		cJSON_AddItemToArray(env, cJSON_CreateString(console));
 		cJSON_AddBoolToObject(hc, "Privileged", 1);
+		/* Its shell is the console: spared by the OOM killer before any workload, not before the engine. */
+		cJSON_AddNumberToObject(hc, "OomScoreAdj", OOM_ADJ_CONSOLE);
 		cJSON_AddStringToObject(hc, "PidMode", "host");
 		cJSON_AddStringToObject(hc, "IpcMode", "host");
 		cJSON_AddStringToObject(hc, "UTSMode", "host");
-		const char *b[] = { "/:/host:rslave", "/dev:/dev", "/var/run/docker.sock:/var/run/docker.sock",
-				    "/run/resolvconf/resolv.conf:/etc/resolv.conf", "/var/log:/var/log",
+		/* No bind of the engine's socket file: dockerd makes a new one at each start, and a dom0
+		 * kept across a restart would hold the old. dom0's image links /var/run/docker.sock to
+		 * /host/var/run/docker.sock, which follows. */
+		const char *b[] = { "/:/host:rslave", "/dev:/dev", "/run/resolvconf/resolv.conf:/etc/resolv.conf", "/var/log:/var/log",
 				    /* the docker CLI, compose, buildx and their glibc: dom0's image only links here */
 				    ENGINEFS_DIR ":" ENGINEFS_DIR ":ro" };
 		for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
@@ -128,11 +135,18 @@ static void start_done(struct ereq *r, int status, const char *body, size_t len,
 		net_lease_deadline();
 	else
 		release_dhcp();
+	if (s->died[0]) {       /* it exited before the engine answered the start: that death counts now */
+		char code[16];
+		memcpy(code, s->died, sizeof code);
+		s->died[0] = 0;
+		on_die(s, code);
+	}
 }
 
 static void start(struct sysc *s)
 {
 	char path[160];
+	s->died[0] = 0;
 	snprintf(path, sizeof path, ENGINE_API "/containers/%s/start", s->id);
 	s->st = STARTING;
 	engine_call("POST", path, NULL, -1, CALL_MS, start_done, NULL, s);
@@ -338,6 +352,10 @@ static void tag_done(struct ereq *r, int status, const char *body, size_t len, v
 
 static void on_die(struct sysc *s, const char *code)
 {
+	if (s->st == STARTING) {        /* the die event can overtake the start's answer */
+		snprintf(s->died, sizeof s->died, "%s", code);
+		return;
+	}
 	if (s->st != RUNNING)
 		return;
 	s->st = IDLE;
@@ -376,6 +394,40 @@ static void on_event(const cJSON *ev, void *arg)
 		on_die(s, cJSON_IsString(code) ? code->valuestring : "?");
 }
 
+/* ---- the engine back after a crash or a hang: what still runs is kept ---- */
+static void adopt_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len;
+	struct sysc *s = arg;
+	char want[16];
+	free(config_json(s, want));
+	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
+	const cJSON *running = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "State"), "Running");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels");
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(labels, "org.onlydocker.config");
+	int keep = cJSON_IsString(id) && cJSON_IsTrue(running) && cJSON_IsString(hash) && !strcmp(hash->valuestring, want);
+	if (keep) {
+		snprintf(s->id, sizeof s->id, "%s", id->valuestring);
+		s->st = RUNNING;
+		s->started = now_ms();
+		info("%s: still running (%.12s) across the engine's restart: kept", s->name, s->id);
+	}
+	cJSON_Delete(j);
+	if (!keep)
+		check_image(s);
+}
+
+static void adopt_or_create(struct sysc *s)
+{
+	char path[96];
+	if (!ready || shutdown_in_progress())
+		return;
+	snprintf(path, sizeof path, ENGINE_API "/containers/%s/json", s->name);
+	s->st = CHECKING;
+	engine_call("GET", path, NULL, -1, CALL_MS, adopt_done, NULL, s);
+}
+
 static struct timer resubscribe;
 static void subscribe(void *arg);
 
@@ -410,9 +462,12 @@ void syscont_engine_up(void)
 	/* Subscribe before creating anything, so no death goes unseen. */
 	subscribe(NULL);
 	dhcp.failures = dom0.failures = 0;
+	/* On the first boot's engine nothing can be running yet; after a restart (live restore) it can. */
+	int again = ups++ > 0;
 	if (net_wants_dhcp())
-		check_image(&dhcp);
-	check_image(&dom0);
+		again ? adopt_or_create(&dhcp) : check_image(&dhcp);
+	if (cfg.dom0)
+		again ? adopt_or_create(&dom0) : check_image(&dom0);
 }
 
 void syscont_engine_down(void)

@@ -26,6 +26,24 @@ int uevent_socket(void)
 	return s;
 }
 
+/* The next uevent into buf (NUL-terminated), or -errno (-EAGAIN: none waiting). Only the kernel's
+ * own (sender port 0) count: any process with NET_ADMIN in the host's network namespace, a
+ * container's too, can broadcast on the same group, and what it sends would make PID 1 load modules. */
+ssize_t uevent_recv(int s, char *buf, size_t size)
+{
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t len = sizeof from;
+		ssize_t n = recvfrom(s, buf, size - 1, MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+		if (n < 0)
+			return errno == EINTR ? -EAGAIN : -errno;
+		if (len < sizeof from || from.nl_family != AF_NETLINK || from.nl_pid != 0)
+			continue;       /* not from the kernel: dropped */
+		buf[n] = 0;
+		return n;
+	}
+}
+
 /* Waits until look(arg) finds something, woken by the kernel's uevents of that subsystem, within
  * timeout_ms: a device's driver may still be loading in the background (modules_start). */
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms)
@@ -47,8 +65,7 @@ char *wait_device(const char *subsystem, char *(*look)(const char *), const char
 		char buf[4096];
 		int hit = 0;
 		ssize_t n;
-		while ((n = recv(s, buf, sizeof buf - 1, 0)) > 0) {
-			buf[n] = 0;
+		while ((n = uevent_recv(s, buf, sizeof buf)) > 0) {
 			for (char *q = buf; q < buf + n; q += strlen(q) + 1)
 				if (!strcmp(q, want))
 					hit = 1;

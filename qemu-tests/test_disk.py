@@ -5,7 +5,7 @@ import hashlib
 import os
 import subprocess
 
-from harness import Appliance
+from harness import ROOT, Appliance
 
 SHELL = r'console: root debug shell'
 
@@ -80,7 +80,7 @@ def test_label_from_the_command_line():
         assert 'nodiratime' in out, out
 
 
-def test_format_only_when_asked_and_only_an_all_zero_disk():
+def test_format_only_when_asked_and_only_a_blank_disk():
     zero = new_image('zero.img', 256 << 20)
     data = new_image('data.img', 256 << 20)
     with open(data, 'r+b') as f:     # not a filesystem, but data all the same
@@ -94,10 +94,21 @@ def test_format_only_when_asked_and_only_an_all_zero_disk():
     assert open(zero, 'rb').read(1 << 20) == b'\0' * (1 << 20)
     # Asked, on a disk holding data: refused, untouched.
     with Appliance(disk=data, append='console od.disk.wait=1 od.disk.format=/dev/vda') as vm:
-        vm.wait_for(r'error: disk: od.disk.format=/dev/vda: the first MiB is not all zero \(it may hold data\); not formatting')
+        vm.wait_for(r'error: disk: od.disk.format=/dev/vda: it is not blank \(data, a signature or a partition table at its start or end\); not formatting')
         vm.wait_for(SHELL)
         assert mount_of(vm) == 'docker tmpfs'
     assert sha(data) == before
+    # Asked, on a partitioned disk whose table was wiped with dd bs=1M count=1: the GPT's backup
+    # at the end still says what it holds. Refused, untouched.
+    gpt = new_image('gpt.img', 256 << 20)
+    subprocess.run(['python3', os.path.join(ROOT, 'init', 'tests', 'mkgpt.py'), gpt], check=True)
+    with open(gpt, 'r+b') as f:
+        f.write(b'\0' * (1 << 20))
+    before = sha(gpt)
+    with Appliance(disk=gpt, append='console od.disk.wait=1 od.disk.format=/dev/vda') as vm:
+        vm.wait_for(r'error: disk: od.disk.format=/dev/vda: it is not blank')
+        vm.wait_for(SHELL)
+    assert sha(gpt) == before
     # Asked, on an all-zero disk: formatted, labelled, mounted.
     with Appliance(disk=zero, append='console od.disk.format=/dev/vda') as vm:
         vm.wait_for(r'disk: formatted /dev/vda as ext4 with label DOCKER')

@@ -189,10 +189,12 @@ def test_killed_dockerd_comes_back_with_its_containers(vm):
     vm.send('kill -9 %s\n' % DOCKERD_PID)
     vm.wait_for(r'dockerd: died \(status 137\)', timeout=60, since=mark)
     vm.wait_for(r'dockerd: API answering /_ping', timeout=180, since=mark)
-    vm.wait_for(r'dhcp: container started', timeout=120, since=mark)
-    vm.wait_for(DOM0_BANNER, timeout=120, since=mark)
+    # Live restore: both kept running while dockerd was away, and kept by init after.
+    vm.wait_for(r"dhcp: still running \(\w+\) across the engine's restart: kept", timeout=120, since=mark)
+    vm.wait_for(r"dom0: still running \(\w+\) across the engine's restart: kept", timeout=120, since=mark)
     out, _ = vm.run("docker ps --format '{{.Names}}'", check=True, timeout=60)
     assert set(out.split()) >= {'dhcp', 'dom0'}, out
+    assert not re.search(DOM0_BANNER, vm.text[mark:]), 'dom0 was made again'
 
 
 def test_the_next_boot_starts_a_fresh_dom0_made_at_shutdown():

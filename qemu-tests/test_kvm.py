@@ -71,3 +71,19 @@ def test_bad_input_is_named_and_nothing_starts():
         assert st == 2, (args, st, err)
         assert msg in err, (args, err)
         assert out == '', (args, out)
+
+
+def test_paths_with_commas_are_escaped_for_qemu():
+    # QEMU splits option strings at ',': a path holding one must reach it doubled, or it names
+    # another file (or an option) instead.
+    d = os.path.join(OUT, 'test_kvm.a,b')
+    os.makedirs(d, exist_ok=True)
+    disk = os.path.join(d, 'x,y.img')
+    open(disk, 'wb').close()
+    st, out, err = kvm('--dry-run', '--disk', disk, '--net', 'none', '--qmp', os.path.join(d, 'q.sock'))
+    assert st == 0, err
+    assert 'file=%s,format=raw' % disk.replace(',', ',,') in out, out
+    assert 'unix:%s,server=on' % os.path.join(d, 'q.sock').replace(',', ',,') in out, out
+    st, out, err = kvm('--dry-run', '--disk', 'none', '--net', 'restricted', '--run', '-v', '%s:/data' % d, 'img', 'true')
+    assert st == 0, err
+    assert 'path=%s,security_model=' % d.replace(',', ',,') in out, out

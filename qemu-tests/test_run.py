@@ -197,3 +197,24 @@ def test_missing_image_and_missing_command_are_named():
     status, out, err = r2.finish()
     assert status == 127, r2.why('status %d %r' % (status, err))
     assert b'no-such-command' in err, r2.why(err)
+
+
+def test_a_spec_longer_than_a_page_is_read_whole():
+    # sysfs hands out fw_cfg files a page (4096 bytes) per read(): a longer spec must still arrive whole.
+    value = 'x' * 6000
+    r = Run(['-e', 'LONG=' + value, '--image-tar', TAR, IMAGE, 'sh', '-c', 'echo ${#LONG}'])
+    status, out, err = r.finish()
+    assert (status, out) == (0, b'6000\n'), r.why('status %d, %r %r' % (status, out, err))
+
+
+def test_setuid_bits_set_in_the_guest_never_reach_host_files():
+    # The guest's owners and modes stay in the share's xattrs (9p mapped-xattr): a setuid root file
+    # made in a container is, on the host, a plain file of whoever ran kvm.
+    d = os.path.join(harness.OUT, harness.current_test + '.share')
+    os.makedirs(d, exist_ok=True)
+    r = Run(['-v', '%s:/data' % d, '--image-tar', TAR, IMAGE, 'sh', '-c',
+             'cp /bin/busybox /data/suid && chown 0:0 /data/suid && chmod 4755 /data/suid && ls -l /data/suid'])
+    status, out, err = r.finish()
+    assert status == 0 and b'rws' in out, r.why('status %d, %r %r' % (status, out, err))
+    st = os.stat(os.path.join(d, 'suid'))
+    assert not st.st_mode & 0o6000, oct(st.st_mode)

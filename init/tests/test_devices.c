@@ -184,21 +184,30 @@ static void find_serial_reads_each_disks_serial(void **st)
 	assert_null(disk_find_serial("/nonexistent", dev, "docker"));
 }
 
-static void format_guard_needs_an_all_zero_first_mib(void **st)
+static int blank(const char *name)
+{
+	char path[300];
+	snprintf(path, sizeof path, "%s/dev/%s", dir, name);
+	return disk_is_blank(path);
+}
+
+static void format_guard_needs_a_disk_holding_nothing(void **st)
 {
 	(void)st;
-	char path[300];
-	sh("cd %s && truncate -s 4M dev/zero && truncate -s 100K dev/tiny", dir);
-	snprintf(path, sizeof path, "%s/dev/zero", dir);
-	assert_int_equal(disk_first_mib_is_zero(path), 1);
-	snprintf(path, sizeof path, "%s/dev/vdd", dir);     /* "data" at 700000 */
-	assert_int_equal(disk_first_mib_is_zero(path), 0);
-	snprintf(path, sizeof path, "%s/dev/vdb", dir);     /* an ext4 */
-	assert_int_equal(disk_first_mib_is_zero(path), 0);
-	snprintf(path, sizeof path, "%s/dev/tiny", dir);
-	assert_int_equal(disk_first_mib_is_zero(path), 0);
-	snprintf(path, sizeof path, "%s/dev/nothere", dir);
-	assert_int_equal(disk_first_mib_is_zero(path), -ENOENT);
+	sh("cd %s && truncate -s 8M dev/zero dev/gpt dev/tail dev/part && truncate -s 100K dev/tiny && "
+	   /* a GPT whose start was wiped with dd bs=1M count=1: its backup is still at the end */
+	   "python3 \"$OLDPWD/init/tests/mkgpt.py\" dev/gpt && dd if=/dev/zero of=dev/gpt bs=1M count=1 conv=notrunc status=none && "
+	   "printf data | dd of=dev/tail bs=1 seek=8000000 conv=notrunc status=none && "
+	   /* an ext4 where a first partition starts, the table before it gone */
+	   "mke2fs -q -F -t ext4 -E offset=1048576 dev/part 4M", dir);
+	assert_int_equal(blank("zero"), 1);
+	assert_int_equal(blank("gpt"), 0);
+	assert_int_equal(blank("tail"), 0);
+	assert_int_equal(blank("part"), 0);
+	assert_int_equal(blank("vdd"), 0);      /* "data" at 700000 */
+	assert_int_equal(blank("vdb"), 0);      /* an ext4 */
+	assert_int_equal(blank("tiny"), 0);
+	assert_int_equal(blank("nothere"), -ENOENT);
 }
 
 int main(void)
@@ -209,7 +218,7 @@ int main(void)
 	};
 	const struct CMUnitTest disks[] = {
 		cmocka_unit_test(label_of_each_kind), cmocka_unit_test(find_label_first_by_name_skipping_ramdisks),
-		cmocka_unit_test(format_guard_needs_an_all_zero_first_mib), cmocka_unit_test(find_serial_reads_each_disks_serial),
+		cmocka_unit_test(format_guard_needs_a_disk_holding_nothing), cmocka_unit_test(find_serial_reads_each_disks_serial),
 	};
 	int rc = cmocka_run_group_tests_name("modules", modules, setup_modules, teardown);
 	return rc | cmocka_run_group_tests_name("disks", disks, setup_disks, teardown);

@@ -201,13 +201,73 @@ static void sigterm_reboots(void **st) { (void)st; check_signal(SIGTERM, RB_AUTO
 static void sigpwr_powers_off(void **st) { (void)st; check_signal(SIGPWR, RB_POWER_OFF); }
 static void sigint_reboots(void **st) { (void)st; check_signal(SIGINT, RB_AUTOBOOT); }
 
+/* ---- a struct child on the stack is refused: the registry keeps it for good ---- */
+static void stack_child_scenario(void)
+{
+	struct child on_stack = { .name = "on the stack" };
+	static struct child kept = { .name = "static" };
+	int a = spawn(&on_stack, true_argv, NULL), b = spawn(&kept, true_argv, NULL);
+	report("stack %d static %d", a, b);
+}
+
+static void a_child_on_the_stack_is_refused(void **st)
+{
+	(void)st;
+	char out[256];
+	run_as_pid1(stack_child_scenario, NULL, out, sizeof out);
+	assert_string_equal(out, "stack -22 static 0");
+}
+
+/* ---- the end when the machine cannot power off, or a disk will not let go ---- */
+extern void (*shutdown_halted)(void);
+static int failing_reboot(int cmd) { (void)cmd; errno = EINVAL; return -1; }
+static void halted(void) { report("halted, PID 1 alive"); }
+
+static void no_acpi_scenario(void)
+{
+	shutdown_reboot = failing_reboot;
+	shutdown_unmount = no_unmount;
+	shutdown_halted = halted;
+}
+
+/* reboot(2) runs in a child: when it returns (no ACPI power-off), PID 1 must still be there. */
+static void a_poweroff_that_fails_leaves_pid1_halted(void **st)
+{
+	(void)st;
+	char out[256];
+	the_signal = SIGUSR2;
+	run_as_pid1(no_acpi_scenario, send_signal, out, sizeof out);
+	assert_string_equal(out, "halted, PID 1 alive");
+}
+
+static void hanging_unmount(void) { for (;;) pause(); }
+
+static void stuck_disk_scenario(void)
+{
+	shutdown_reboot = record_reboot;
+	shutdown_unmount = hanging_unmount;
+	cfg.shutdown_timeout_ms = 1000;
+}
+
+/* sync and the unmounts run in a child with a bound: one that never returns must not hold the end.
+ * The reboot comes with that child still there (left 1). */
+static void a_stuck_unmount_is_given_up_on(void **st)
+{
+	(void)st;
+	char out[256];
+	the_signal = SIGTERM;
+	run_as_pid1(stuck_disk_scenario, send_signal, out, sizeof out);
+	assert_string_equal(out, "cmd 1234567 left 1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(orphans), cmocka_unit_test(supervised_once_per_exit),
 		cmocka_unit_test(sigusr1_halts), cmocka_unit_test(sigusr2_powers_off),
 		cmocka_unit_test(sigterm_reboots), cmocka_unit_test(sigpwr_powers_off),
-		cmocka_unit_test(sigint_reboots),
+		cmocka_unit_test(sigint_reboots), cmocka_unit_test(a_poweroff_that_fails_leaves_pid1_halted),
+		cmocka_unit_test(a_stuck_unmount_is_given_up_on), cmocka_unit_test(a_child_on_the_stack_is_refused),
 	};
 	return cmocka_run_group_tests_name("pid1", tests, NULL, NULL);
 }
