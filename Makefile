@@ -14,7 +14,7 @@ CFLAGS_INIT := -std=gnu11 -Os -Wall -Wextra -Werror -Wno-unused-result -ffunctio
 LDFLAGS_INIT := -static -s -Wl,--gc-sections -L$(MUSL)/lib
 LDLIBS_INIT := -lmount -lblkid -lkmod -lcjson -lhttp_parser
 
-.PHONY: all run test unit-test qemu-test bench deps clean distclean
+.PHONY: all run test unit-test qemu-test bench deps clean distclean fuzz fuzz-build unit-test-asan
 all: $(B)/initrd.img $(B)/vmlinuz
 
 # Host tools, installed only when missing.
@@ -59,62 +59,99 @@ run: deps all
 	./kvm
 
 # ---- tests ----
+UNIT_CC ?= gcc
+UNIT_SAN ?=
+UNIT_DIR ?= $(B)/tests
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinit -I$(B)/gen -I$(B)/src/cjson -I$(B)/src/http-parser
-$(B)/tests/test_cmdline: init/tests/test_cmdline.c init/cmdline.c init/cmdline.h
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_cmdline.c init/cmdline.c -lcmocka
+$(UNIT_DIR)/test_cmdline: init/tests/test_cmdline.c init/cmdline.c init/cmdline.h
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_cmdline.c init/cmdline.c -lcmocka
 
-$(B)/tests/test_engine: init/tests/test_engine.c init/tests/fake_engine.c init/tests/fake_engine.h init/tests/log_stub.c \
+$(UNIT_DIR)/test_engine: init/tests/test_engine.c init/tests/fake_engine.c init/tests/fake_engine.h init/tests/log_stub.c \
 		init/tests/log_stub.h init/engine.c init/engine_http.c init/engine_events.c init/engine_version.c init/engine.h init/engine_req.h \
 		init/log.h $(MUSL_LIBS)
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_engine.c init/tests/fake_engine.c init/tests/log_stub.c init/engine.c init/engine_http.c \
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_engine.c init/tests/fake_engine.c init/tests/log_stub.c init/engine.c init/engine_http.c \
 		init/engine_events.c init/engine_version.c \
 		$(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c -lcmocka
 
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
 PID1_SRC := $(addprefix init/,supervise.c loop.c power.c shutdown.c cmdline.c engine.c engine_http.c engine_events.c engine_version.c syscont.c \
 	shell.c dockerd.c umount.c mounts.c log.c net.c run.c runport.c runstream.c swarm.c uevent.c pressure.c logfile.c)
-$(B)/tests/test_pid1: init/tests/test_pid1.c $(PID1_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_pid1.c $(PID1_SRC) $(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c \
+$(UNIT_DIR)/test_pid1: init/tests/test_pid1.c $(PID1_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_pid1.c $(PID1_SRC) $(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c \
 		-lcmocka -lmount
 
 # Module lookup (fixture modules indexed by depmod) and disk labels (image files made by mkfs).
-$(B)/tests/test_devices: init/tests/test_devices.c init/modules.c init/modules.h init/disklabel.c init/disklabel.h \
+$(UNIT_DIR)/test_devices: init/tests/test_devices.c init/modules.c init/modules.h init/disklabel.c init/disklabel.h \
 		init/tests/log_stub.c $(B)/gen/images.h
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_devices.c init/modules.c init/disklabel.c init/tests/log_stub.c \
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_devices.c init/modules.c init/disklabel.c init/tests/log_stub.c \
 		-lcmocka -lkmod -lblkid
 
 # The run port's framing over a socketpair (kvm --run's line to the host).
-$(B)/tests/test_runport: init/tests/test_runport.c init/runport.c init/run.h init/tests/log_stub.c $(INIT_HDR)
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_runport.c init/runport.c init/tests/log_stub.c -lcmocka
+$(UNIT_DIR)/test_runport: init/tests/test_runport.c init/runport.c init/run.h init/tests/log_stub.c $(INIT_HDR)
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_runport.c init/runport.c init/tests/log_stub.c -lcmocka
 
 # The kernel's OOM kill summaries (oomwatch.c) and pressure stall totals (pressure.c).
-$(B)/tests/test_oom: init/tests/test_oom.c init/oomwatch.c init/oomwatch.h init/pressure.c init/pressure.h init/tests/log_stub.c $(INIT_HDR)
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_oom.c init/oomwatch.c init/pressure.c init/tests/log_stub.c -lcmocka
+$(UNIT_DIR)/test_oom: init/tests/test_oom.c init/oomwatch.c init/oomwatch.h init/pressure.c init/pressure.h init/tests/log_stub.c $(INIT_HDR)
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_oom.c init/oomwatch.c init/pressure.c init/tests/log_stub.c -lcmocka
 
 # uevents: only the kernel's (a network namespace of its own, root).
-$(B)/tests/test_uevent: init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c $(INIT_HDR)
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c -lcmocka
+$(UNIT_DIR)/test_uevent: init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c $(INIT_HDR)
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c -lcmocka
 
 # The logger and a console that stops reading; dockerd's bounded log file.
-$(B)/tests/test_log: init/tests/test_log.c init/log.c init/log.h init/logfile.c init/logfile.h
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_log.c init/log.c init/logfile.c -lcmocka
+$(UNIT_DIR)/test_log: init/tests/test_log.c init/log.c init/log.h init/logfile.c init/logfile.h
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_log.c init/log.c init/logfile.c -lcmocka
 
 # The applets (modprobe, poweroff...) and the signals PID 1 blocks.
-$(B)/tests/test_applets: init/tests/test_applets.c init/applets.c $(INIT_HDR)
-	mkdir -p $(B)/tests
-	gcc $(UNIT_CFLAGS) -o $@ init/tests/test_applets.c init/applets.c -lcmocka
+$(UNIT_DIR)/test_applets: init/tests/test_applets.c init/applets.c $(INIT_HDR)
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_applets.c init/applets.c -lcmocka
 
-UNIT_TESTS := $(B)/tests/test_cmdline $(B)/tests/test_engine $(B)/tests/test_pid1 $(B)/tests/test_devices \
-	$(B)/tests/test_runport $(B)/tests/test_oom $(B)/tests/test_uevent \
-	$(B)/tests/test_log $(B)/tests/test_applets
+# ---- fuzzing: libFuzzer targets for every parser of outside input, clang with ASan and UBSan ----
+# `make fuzz` runs each for FUZZ_SECONDS (default 30) from its seed corpus (init/fuzz/corpus/NAME,
+# kept in the tree; what the fuzzer finds goes to build/fuzz/corpus/NAME). A crash leaves its
+# input in build/fuzz/ and fails the target.
+FUZZ_SECONDS ?= 30
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Iinit -I$(B)/gen -I$(B)/src/cjson -I$(B)/src/http-parser
+FUZZ_TARGETS := cmdline http events runport kernel mountinfo spec
+FUZZ_SRC_cmdline := init/cmdline.c
+FUZZ_SRC_http := init/engine_http.c $(B)/src/http-parser/http_parser.c init/tests/log_stub.c
+FUZZ_SRC_events := init/engine_events.c $(B)/src/cjson/cJSON.c init/tests/log_stub.c
+FUZZ_SRC_runport := init/runport.c init/tests/log_stub.c
+FUZZ_SRC_kernel := init/uevent.c init/oomwatch.c init/pressure.c init/tests/log_stub.c
+FUZZ_SRC_mountinfo :=
+FUZZ_LIBS_mountinfo := -lmount
+FUZZ_SRC_spec := init/cmdline.c $(B)/src/cjson/cJSON.c
+FUZZ_BINS := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_TARGETS))
+$(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS) | deps
+	mkdir -p $(B)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do mkdir -p $(B)/fuzz/corpus/$$t; \
+		echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+			-artifact_prefix=$(B)/fuzz/$$t- $(B)/fuzz/corpus/$$t init/fuzz/corpus/$$t 2>$(B)/fuzz/$$t.log \
+			&& tail -1 $(B)/fuzz/$$t.log || { fail=1; tail -30 $(B)/fuzz/$$t.log; }; done; exit $$fail
+
+# The unit tests again, built with ASan and UBSan (clang): memory errors and undefined behaviour fail them.
+unit-test-asan:
+	$(MAKE) --no-print-directory B=$(B) UNIT_CC=clang UNIT_SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		UNIT_DIR=$(B)/tests-asan unit-test
+
+UNIT_TESTS := $(UNIT_DIR)/test_cmdline $(UNIT_DIR)/test_engine $(UNIT_DIR)/test_pid1 $(UNIT_DIR)/test_devices \
+	$(UNIT_DIR)/test_runport $(UNIT_DIR)/test_oom $(UNIT_DIR)/test_uevent \
+	$(UNIT_DIR)/test_log $(UNIT_DIR)/test_applets
 unit-test: $(UNIT_TESTS) $(B)/images/.stamp
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== images/check.py"; python3 images/check.py --pkgroot $(B)/pkgroot --versions $(B)/versions.txt $(B)/images || fail=1; exit $$fail
@@ -122,7 +159,12 @@ unit-test: $(UNIT_TESTS) $(B)/images/.stamp
 qemu-test: deps all
 	python3 qemu-tests/run.py
 
-test: deps all unit-test qemu-test
+# make test fuzzes each target for FUZZ_TEST_SECONDS (5): the seeds and a short search, which is what
+# the 30-minute CI can give; `make fuzz` searches longer.
+FUZZ_TEST_SECONDS ?= 5
+test: deps all unit-test unit-test-asan
+	$(MAKE) --no-print-directory B=$(B) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz
+	$(MAKE) --no-print-directory B=$(B) qemu-test
 
 # Boot timings, memory, sizes: build/bench.json and build/bench.md (BENCH_BOOTS=N, default 5).
 bench: deps all

@@ -61,15 +61,8 @@ static void on_uevent(int fd, short rev, void *arg)
 	char buf[8192];
 	ssize_t n;
 	while ((n = uevent_recv(fd, buf, sizeof buf)) > 0) {
-		const char *alias = NULL;
-		int added = 0;
-		for (char *q = buf; q < buf + n; q += strlen(q) + 1) {
-			if (!strcmp(q, "ACTION=add"))
-				added = 1;
-			else if (!strncmp(q, "MODALIAS=", 9))
-				alias = q + 9;
-		}
-		if (added && alias && *alias) {
+		const char *alias = uevent_added_alias(buf, (size_t)n);
+		if (alias) {
 			debug("hotplug: a new device (%.60s): loading its driver", alias);
 			add(alias);
 		}

@@ -75,6 +75,8 @@ void hotplug_start(void);               /* after coldplug: drivers for devices a
  * look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
 int uevent_socket(void);
 ssize_t uevent_recv(int s, char *buf, size_t size);     /* the kernel's uevents only */
+/* The MODALIAS of an "add" uevent (n bytes of NUL-separated fields), or NULL. */
+const char *uevent_added_alias(const char *buf, size_t n);
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms);
 int modprobe_main(int argc, char **argv);
 int cgroups_setup(void);

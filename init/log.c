@@ -1,7 +1,8 @@
 /* The logger: one line per event on the console and in /dev/kmsg, prefixed "onlydocker:" and the
  * time since boot, so a person on the serial console and a test reading it see the same thing.
- * The console is never waited for: a line it does not take now (Ctrl-S, a serial client that
- * stopped reading) is dropped and counted, and the count said once it takes lines again. */
+ * The console is never waited for: what it does not take now waits in a bounded queue, written as
+ * it takes it (the loop polls for that); a line that does not fit there either (Ctrl-S, a serial
+ * client that stopped reading) is dropped and counted, and the count said once it takes lines again. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,9 @@
 
 static int kmsg_fd = -1, console_fd = -1, debug_on;
 static unsigned long dropped;
+#define QUEUE_MAX (64 << 10)            /* a slow serial line's burst; beyond it, a stopped one */
+static char queue[QUEUE_MAX];
+static size_t queued;
 
 int64_t now_ms(void)
 {
@@ -43,22 +47,58 @@ void log_set_debug(int on) { debug_on = on; }
 void log_set_console(int fd) { console_fd = fd; }
 unsigned long log_dropped(void) { return dropped; }
 
-/* To the console without blocking; before log_open() found one, fd 2 (the kernel's, blocking:
- * nothing else runs then). What does not fit is dropped and counted. */
+/* Writes the queue's head to the console as far as it takes it now. */
+void log_flush(void)
+{
+	size_t off = 0;
+	while (console_fd >= 0 && off < queued) {
+		ssize_t w = write(console_fd, queue + off, queued - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	memmove(queue, queue + off, queued - off);
+	queued -= off;
+}
+
+int log_console_fd(void) { return queued ? console_fd : -1; }
+
+static int enqueue(const char *buf, size_t n)
+{
+	if (queued + n > sizeof queue)
+		return -1;
+	memcpy(queue + queued, buf, n);
+	queued += n;
+	return 0;
+}
+
+/* To the console without blocking, in order: behind what is queued, else written now and any rest
+ * queued. Before log_open() found one, fd 2 (the kernel's, blocking: nothing else runs then). */
 static int console_put(const char *buf, size_t n)
 {
 	if (console_fd < 0)
 		return write(2, buf, n) == (ssize_t)n ? 0 : -1;
+	log_flush();
 	if (dropped) {
 		char note[96];
 		int m = snprintf(note, sizeof note, "onlydocker: [console] %lu lines dropped: the console was not taking output\n",
 				 dropped);
-		if (write(console_fd, note, (size_t)m) != m)
+		if (enqueue(note, (size_t)m) < 0)
 			return -1;      /* still full: this line goes the same way */
 		dropped = 0;
 	}
-	ssize_t w = write(console_fd, buf, n);
-	return w == (ssize_t)n ? 0 : -1;
+	if (!queued) {
+		ssize_t w = write(console_fd, buf, n);
+		if (w == (ssize_t)n)
+			return 0;
+		if (w > 0) {
+			buf += w;
+			n -= (size_t)w;
+		}
+		enqueue(buf, n);        /* the rest of a line begun: never more than the queue holds */
+		return 0;
+	}
+	return enqueue(buf, n);
 }
 
 void log_console_raw(const char *buf, size_t n)

@@ -11,7 +11,9 @@ void log_open(void);                 /* (re)open /dev/kmsg and /dev/console; saf
 void log_set_debug(int on);
 void log_console_raw(const char *buf, size_t n);   /* another's output (dockerd's with od.debug), never blocking */
 void log_set_console(int fd);        /* for the unit tests: a non-blocking fd standing in for /dev/console */
-unsigned long log_dropped(void);     /* console lines dropped since the console last took one */
+unsigned long log_dropped(void);
+void log_flush(void);                /* the loop: more of what waits for the console */
+int log_console_fd(void);            /* the console's fd while output waits for it, else -1 */     /* console lines dropped since the console last took one */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define err(...)   log_msg(LOG_ERR, __VA_ARGS__)

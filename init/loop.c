@@ -99,6 +99,10 @@ void loop_run(void)
 		}
 		int nw = n;
 		n += engine_pollfds(pfd + nw, MAX_FDS - nw);
+		/* Console output that waited: the poll wakes when the line takes more (log.c owns it). */
+		int cfd = log_console_fd();
+		if (cfd >= 0 && n < MAX_FDS)
+			pfd[n++] = (struct pollfd){ .fd = cfd, .events = POLLOUT };
 		int r = poll(pfd, n, next_timeout());
 		if (r < 0 && errno != EINTR) {
 			err("loop: poll: %s", strerror(errno));
@@ -109,8 +113,9 @@ void loop_run(void)
 			for (int i = 0; i < nw; i++)
 				if (pfd[i].revents && owner[i]->fd == pfd[i].fd)
 					owner[i]->fn(pfd[i].fd, pfd[i].revents, owner[i]->arg);
-			engine_dispatch(pfd + nw, n - nw);
+			engine_dispatch(pfd + nw, n - nw - (cfd >= 0 && n > nw));
 		}
+		log_flush();
 		engine_expire();
 		run_timers();
 		/* SIGCHLD coalesces and may be lost in a burst: the tick reaps whatever was missed. */

@@ -44,6 +44,22 @@ ssize_t uevent_recv(int s, char *buf, size_t size)
 	}
 }
 
+const char *uevent_added_alias(const char *buf, size_t n)
+{
+	const char *alias = NULL, *end = buf + n;
+	int added = 0;
+	/* NUL-separated fields; a MODALIAS counts only with its NUL inside the n bytes. */
+	for (const char *q = buf; q < end; ) {
+		size_t len = strnlen(q, (size_t)(end - q));
+		if (len == 10 && !memcmp(q, "ACTION=add", 10))
+			added = 1;
+		else if (len > 9 && !memcmp(q, "MODALIAS=", 9) && q + len < end)
+			alias = q + 9;
+		q += len + 1;
+	}
+	return added ? alias : NULL;
+}
+
 /* Waits until look(arg) finds something, woken by the kernel's uevents of that subsystem, within
  * timeout_ms: a device's driver may still be loading in the background (modules_start). */
 char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms)

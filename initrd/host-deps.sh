@@ -2,7 +2,8 @@
 # The build host's tools: installed with apt-get only when missing, so a second run is instant.
 set -euo pipefail
 pkgs=(musl-tools libmount-dev libblkid-dev libkmod-dev dosfstools linux-libc-dev gcc make libcmocka-dev autoconf automake libtool pkg-config dpkg-dev
-      cpio zstd lz4 xz-utils kmod squashfs-tools e2fsprogs qemu-system-x86 qemu-utils busybox-static python3 binutils)
+      cpio zstd lz4 xz-utils kmod squashfs-tools e2fsprogs qemu-system-x86 qemu-utils busybox-static python3 binutils
+      clang libclang-rt-14-dev)   # fuzzing and the sanitizer builds of the unit tests (clang 14, bookworm)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -80,11 +80,25 @@ static void the_kernels_own_are_taken(void **st)
 	close(s);
 }
 
+static void an_added_devices_alias_is_found(void **st)
+{
+	(void)st;
+	static const char add[] = "add@/devices/pci0000:00/0000:00:05.0\0ACTION=add\0SUBSYSTEM=pci\0MODALIAS=pci:v00001AF4d00001005sv\0SEQNUM=9";
+	static const char rm[] = "remove@/devices/x\0ACTION=remove\0MODALIAS=pci:v1\0";
+	static const char cut[] = "add@/x\0ACTION=add\0MODALIAS=pci:v1";      /* no NUL after it within n */
+	assert_string_equal(uevent_added_alias(add, sizeof add), "pci:v00001AF4d00001005sv");
+	assert_null(uevent_added_alias(rm, sizeof rm));
+	assert_null(uevent_added_alias(cut, sizeof cut - 1));
+	assert_null(uevent_added_alias("ACTION=add", 10));
+	assert_null(uevent_added_alias("", 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_process_cannot_pose_as_the_kernel),
 		cmocka_unit_test(the_kernels_own_are_taken),
+		cmocka_unit_test(an_added_devices_alias_is_found),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
