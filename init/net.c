@@ -77,9 +77,11 @@ void net_lease_deadline(void)
 		timer_arm(&lease_timer, cfg.dhcp_timeout_ms, no_lease, NULL);
 }
 
+static int static_failed;       /* ip= parsed but could not be applied: DHCP instead, unless od.dhcp=0 */
+
 int net_wants_dhcp(void)
 {
-	return cfg.dhcp >= 0 ? cfg.dhcp : cfg.ip.mode == IP_DHCP && !cfg.run;
+	return cfg.dhcp >= 0 ? cfg.dhcp : (cfg.ip.mode == IP_DHCP || static_failed) && !cfg.run;
 }
 
 /* One rtnetlink request, acknowledged (NLM_F_ACK): 0 or -errno from the kernel. */
@@ -193,7 +195,9 @@ int net_static_setup(void)
 	/* The NIC's driver loads with coldplug, in the background. */
 	char *dev = wait_device("net", find_netdev, cfg.ip.dev, 10000);
 	if (!dev) {
-		err("network: ip=: no interface %s after 10 s; %s/%d not configured", cfg.ip.dev, a, cfg.ip.prefix);
+		static_failed = 1;
+		err("network: ip=: no interface %s after 10 s; %s/%d not configured%s", cfg.ip.dev, a, cfg.ip.prefix,
+		    net_wants_dhcp() ? "; DHCP instead" : "");
 		return -ENODEV;
 	}
 	free(dev);
@@ -203,7 +207,9 @@ int net_static_setup(void)
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0) {
-		err("network: ip=: configuring %s with %s/%d via %s: %s", cfg.ip.dev, a, cfg.ip.prefix, g, strerror(-rc));
+		static_failed = 1;
+		err("network: ip=: configuring %s with %s/%d via %s: %s%s", cfg.ip.dev, a, cfg.ip.prefix, g, strerror(-rc),
+		    net_wants_dhcp() ? "; DHCP instead" : "");
 		return rc;
 	}
 	write_resolv();

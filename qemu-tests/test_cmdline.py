@@ -37,6 +37,26 @@ def test_bad_values_are_reported_and_good_ones_applied():
         vm.wait_for(r'network: eth0 has 10\.0\.2\.15/24$', timeout=120, since=0)
 
 
+def test_an_ip_that_cannot_be_applied_and_a_machine_that_cannot_power_off():
+    # One boot for two behaviours. ip= parses but names an interface the machine has not: said,
+    # and DHCP brings the network. The kernel without ACPI (acpi=off; as on hypervisors and boards
+    # whose power-off does not work) cannot power off: poweroff says so, halts, and nothing panics.
+    with Appliance(append='console acpi=off ip=10.0.2.99/24::10.0.2.2::box:eth7:off') as vm:
+        vm.wait_for(r'error: network: ip=: no interface eth7 after 10 s; 10\.0\.2\.99/24 not configured; '
+                    r'DHCP instead', timeout=120)
+        vm.wait_for(r'network: eth0 has 10\.0\.2\.15/24$', timeout=180)
+        vm.wait_for(SHELL)
+        vm.send('poweroff\n')
+        vm.wait_for(r'shutdown: filesystems unmounted, disk clean', timeout=90)
+        vm.wait_for(r'shutdown: this machine has no ACPI \(no /sys/firmware/acpi\): the kernel cannot power it off '
+                    r'and halts instead', timeout=60)
+        # 6.12 halts itself ("Power off not available: System halted instead"), or reboot(2)
+        # returns and PID 1 says so; either way no panic from PID 1 ending, and QEMU runs on.
+        vm.wait_for(r'System halted|shutdown: the machine did not poweroff', timeout=60)
+        assert 'Attempted to kill init' not in vm.text and 'Kernel panic' not in vm.text, vm.text[-2000:]
+        assert vm.running()
+
+
 def test_cgroup_v1_hierarchies_and_no_lease_logged():
     # One boot for two behaviours: v1 cgroups, and no network at all (so no lease, logged in time).
     with Appliance(append='console od.cgroup=v1 od.dhcp.timeout=3', disk=False, net='none') as vm:

@@ -29,6 +29,21 @@ def test_dom0_shell_on_the_console(vm):
     assert 'DOM0_VERSION=' in out and 'onlydocker' in out.split(), out
 
 
+def test_the_shell_reads_plain_lines_from_a_line_that_does_not_answer(vm):
+    # The test's serial line answers no terminal query: the shell must ask none at its prompts, and
+    # input typed ahead, a quoted newline included, must arrive whole and in order.
+    ready(vm)
+    banner = re.search(DOM0_BANNER, vm.text)
+    assert 'dom0: no terminal answered on /dev/ttyS0: plain lines' in vm.text, vm.text[-2000:]
+    vm.run('true', check=True)
+    mark = len(vm.text)
+    vm.send("echo 'typed\nahead'; echo \"$((6*7))\"\necho second-line\n")
+    vm.wait_for(r'second-line\n', timeout=30, since=mark)
+    out = vm.text[mark:]
+    assert 'typed\nahead\n42\n' in out, out
+    assert '\x1b[6n' not in vm.text[banner.end():], 'a cursor query after the banner'
+
+
 def test_docker_ps_lists_the_system_containers(vm):
     ready(vm)
     out, _ = vm.run("docker ps --format '{{.Names}} {{.Image}}'", check=True, timeout=60)

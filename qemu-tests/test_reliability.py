@@ -1,7 +1,7 @@
 """What a production Docker host meets: an engine busy under load (left alone) and one that stops
 answering (dumped, restarted, with dom0's shell kept), a container that eats all memory (killed
-alone, and said on the console), and a machine that cannot power off (said, and halted, with no
-panic).
+alone, and said on the console), a power cut and a full disk. (A machine that cannot power off:
+test_cmdline.py, in the boot of an ip= that cannot be applied.)
 The shared boot pings the engine every 3 s and calls it hung after 2 misses, so both ways are
 quick to see; 512 MiB, so that a container can eat it all."""
 import os
@@ -43,10 +43,10 @@ def test_a_busy_engine_is_not_restarted(vm):
     vm.run('for i in 1 2; do docker run -d --name hog$i --entrypoint /bin/sh %s -c "while :; do :; done"; done'
            % IMAGE, check=True, timeout=120)
     t = time.monotonic()
-    out, _ = vm.run('n=0; for i in $(seq 1 6); do docker run --rm --entrypoint /bin/sh %s -c true && n=$((n+1)); '
+    out, _ = vm.run('n=0; for i in $(seq 1 4); do docker run --rm --entrypoint /bin/sh %s -c true && n=$((n+1)); '
                     'docker ps -q >/dev/null; done; echo ran $n' % IMAGE, check=True, timeout=300)
     busy = time.monotonic() - t
-    assert 'ran 6' in out, out
+    assert 'ran 4' in out, out
     vm.run('docker rm -f hog1 hog2 >/dev/null', check=True, timeout=120)
     assert busy > (MISSES + 1) * PING_S, 'the load lasted %.1f s: too short to prove anything' % busy
     log = vm.text[mark:]
@@ -91,22 +91,6 @@ def test_a_container_that_eats_all_memory_is_killed_alone(vm):
     assert dockerd_pid(vm) == pid
     out, _ = vm.run('docker ps --format "{{.Names}}"', check=True, timeout=60)
     assert 'dom0' in out.split(), out
-
-
-def test_no_acpi_power_off_leaves_pid1_halted():
-    # The kernel without ACPI: it has no way to power the machine off, as on hypervisors and
-    # boards whose power-off does not work.
-    with Appliance(name='no-acpi', append='acpi=off od.dhcp=0') as vm:
-        vm.wait_for(DOM0_BANNER, timeout=240)
-        vm.send('poweroff\n')
-        vm.wait_for(r'shutdown: filesystems unmounted, disk clean', timeout=90)
-        vm.wait_for(r'shutdown: this machine has no ACPI \(no /sys/firmware/acpi\): the kernel cannot power it off '
-                    r'and halts instead', timeout=60)
-        # The kernel halts the machine (6.12 says "Power off not available: System halted instead"),
-        # or reboot(2) returns and PID 1 says so; either way no panic from PID 1 ending, and QEMU runs on.
-        vm.wait_for(r'System halted|shutdown: the machine did not poweroff', timeout=60)
-        assert 'Attempted to kill init' not in vm.text and 'Kernel panic' not in vm.text, vm.text[-2000:]
-        assert vm.running()
 
 
 def fsck_clean(disk):

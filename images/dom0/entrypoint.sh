@@ -26,6 +26,26 @@ if ! [ -c "$console" ]; then
 	exit 1
 fi
 
+# Line editing asks the terminal where its cursor is (ESC [ 6 n) at every prompt. A real terminal
+# answers; a dumb serial line or a script does not, and then typed-ahead input can be eaten. So ask
+# once here, waiting at most half a second for the answer: with one, line editing as usual; without,
+# the line's echo is turned off but for newlines (so output starts on a line of its own), which
+# makes busybox's shell read plain lines (no queries, no editing) and leaves a script's input
+# exactly as sent.
+if [ "${DOM0_EDITING:-ask}" = ask ]; then
+	saved=$(stty -g <"$console" 2>/dev/null) || saved=
+	stty -echo -icanon min 0 time 5 <"$console" 2>/dev/null
+	printf '\033[6n' >"$console"
+	reply=$(dd bs=32 count=1 <"$console" 2>/dev/null | tr -d '\033')
+	[ -n "$saved" ] && stty "$saved" <"$console" 2>/dev/null
+	case "$reply" in *R*) DOM0_EDITING=on ;; *) DOM0_EDITING=off ;; esac
+fi
+if [ "$DOM0_EDITING" = off ]; then
+	stty -echo echonl <"$console" 2>/dev/null
+	echo "dom0: no terminal answered on $console: plain lines, no line editing ('stty echo' brings it back)" >"$console"
+fi
+export DOM0_EDITING
+
 banner="onlydocker dom0 $DOM0_VERSION ready"
 echo "$banner"
 echo "$banner" >"$console"
