@@ -99,6 +99,10 @@ def console(root, conf):
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         banner = f"onlydocker dom0 {conf['DOM0_VERSION']} ready"
+        # A terminal answers the entrypoint's cursor query: line editing stays on (echo included).
+        asked = tty.expect("\x1b[6n") is not None
+        tty.send("\x1b[24;1R")
+        yield "asks the terminal once, before the banner", asked, tty.buf[-200:]
         yield "banner on the console", tty.expect(banner) is not None, tty.buf[-200:]
         yield "login shell prompt '[dom0 '", tty.expect("[dom0 ") is not None and tty.expect("]# ") is not None, tty.buf[-200:]
         tty.send("tty\n")
