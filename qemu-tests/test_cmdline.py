@@ -45,7 +45,7 @@ def test_an_ip_that_cannot_be_applied_and_a_machine_that_cannot_power_off():
         vm.wait_for(r'error: network: ip=: no interface eth7 after 10 s; 10\.0\.2\.99/24 not configured; '
                     r'DHCP instead', timeout=120)
         vm.wait_for(r'network: eth0 has 10\.0\.2\.15/24$', timeout=180)
-        vm.wait_for(SHELL)
+        vm.wait_for(SHELL, since=0)         # it came before the lease
         vm.send('poweroff\n')
         vm.wait_for(r'shutdown: filesystems unmounted, disk clean', timeout=90)
         vm.wait_for(r'shutdown: this machine has no ACPI \(no /sys/firmware/acpi\): the kernel cannot power it off '
