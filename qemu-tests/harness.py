@@ -222,7 +222,8 @@ class Appliance:
             # the marker is printed joined, so the echo of the typed line can never match it
             self.send("printf '%%s_%%s\\n' __Y %s\n" % tag)
             try:
-                self.wait_for(r'^__Y_%s$' % tag, max(0.1, min(wait, deadline - time.monotonic())),
+                # not anchored: on a plain line (no echo but the newline) it may follow the prompt
+                self.wait_for(r'__Y_%s\n' % tag, max(0.1, min(wait, deadline - time.monotonic())),
                               since=mark)
                 return
             except ApplianceError:
@@ -249,7 +250,7 @@ class Appliance:
         self.send(line)
         left = lambda: max(0.1, deadline - time.monotonic())
         try:
-            start = self.wait_for(r'^__S_%s\n' % tag, left(), since=mark)
+            start = self.wait_for(r'__S_%s\n' % tag, left(), since=mark)   # joined: never the echo
             end = self.wait_for(r'__E_%s (\d+)\n' % tag, left(), since=start.end())
         except ApplianceError as e:
             raise ApplianceError('run(%r) did not finish within %gs: %s' % (cmd, timeout, e)) from None

@@ -28,13 +28,13 @@ fi
 
 # Line editing asks the terminal where its cursor is (ESC [ 6 n) at every prompt. A real terminal
 # answers; a dumb serial line or a script does not, and then typed-ahead input can be eaten. So ask
-# once here, waiting at most half a second for the answer: with one, line editing as usual; without,
+# once here, waiting at most 0.3 s for the answer (a terminal answers in milliseconds): with one, line editing as usual; without,
 # the line's echo is turned off but for newlines (so output starts on a line of its own), which
 # makes busybox's shell read plain lines (no queries, no editing) and leaves a script's input
 # exactly as sent.
 if [ "${DOM0_EDITING:-ask}" = ask ]; then
 	saved=$(stty -g <"$console" 2>/dev/null) || saved=
-	stty -echo -icanon min 0 time 5 <"$console" 2>/dev/null
+	stty -echo -icanon min 0 time 3 <"$console" 2>/dev/null
 	printf '\033[6n' >"$console"
 	reply=$(dd bs=32 count=1 <"$console" 2>/dev/null | tr -d '\033')
 	[ -n "$saved" ] && stty "$saved" <"$console" 2>/dev/null
