@@ -317,7 +317,8 @@ static void start(void *arg)
 		argv[n++] = "--iptables=false";
 	if (cfg.debug)
 		argv[n++] = "--debug";
-	if (live_restore_ok())
+	int live = live_restore_ok();  /* read once: the flag and the log line must agree */
+	if (live)
 		argv[n++] = "--live-restore";
 	snprintf(extra, sizeof extra, "%s", plain ? "" : cfg.dockerd_args);
 	for (char *save, *t = strtok_r(extra, " ", &save); t && n < 62; t = strtok_r(NULL, " ", &save))
@@ -345,7 +346,7 @@ static void start(void *arg)
 		timer_arm(&restart_timer, 5000, start, NULL);
 	} else {
 		info("dockerd: started (pid %d)%s%s%s", dockerd.pid, cfg.iptables ? "" : ", iptables off",
-		     cfg.debug ? ", debug on" : "", live_restore_ok() ? ", live restore" : "");
+		     cfg.debug ? ", debug on" : "", live ? ", live restore" : "");
 		timer_arm(&ping_timer, PING_RETRY_MS, ping, NULL);
 		warm_up();
 	}

@@ -93,7 +93,8 @@ static void enlist(struct child *c, pid_t pid)
 	}
 }
 
-int spawn(struct child *c, char *const argv[], const struct spawn_opts *o)
+/* The fork both spawns share: 0 in the child, the pid in PID 1, or -errno (logged). */
+static pid_t fork_child(const struct child *c)
 {
 	if (refuse(c))
 		return -EINVAL;
@@ -103,6 +104,14 @@ int spawn(struct child *c, char *const argv[], const struct spawn_opts *o)
 		err("spawn %s: fork: %s", c->name, strerror(e));
 		return -e;
 	}
+	return pid;
+}
+
+int spawn(struct child *c, char *const argv[], const struct spawn_opts *o)
+{
+	pid_t pid = fork_child(c);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
 		child_setup(o);
 		execve(argv[0], argv, o && o->envp ? o->envp : default_env);
@@ -114,14 +123,9 @@ int spawn(struct child *c, char *const argv[], const struct spawn_opts *o)
 
 int spawn_fn(struct child *c, int (*fn)(void *), void *arg)
 {
-	if (refuse(c))
-		return -EINVAL;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		err("spawn %s: fork: %s", c->name, strerror(e));
-		return -e;
-	}
+	pid_t pid = fork_child(c);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
