@@ -30,13 +30,12 @@
 #define DROP_AFTER 3            /* failed starts in a row before the user's settings are dropped */
 #define KEEP "/var/lib/docker/onlydocker/daemon.json"
 #define DUMP_GRACE_MS 10000     /* a hung dockerd asked for its goroutine dump, then killed */
-#define OOM_ADJ_ENGINE -999     /* the engine is what every container needs: the OOM killer's last pick */
 
 static struct child dockerd = { .name = "dockerd" };
 static void warm_up(void);
 static struct timer restart_timer, ping_timer;
 static struct watch out_watch;
-static int out_fd = -1, failures, api_up;
+static int out_fd = -1, out_w = -1, failures, api_up;   /* one pipe for the life of init */
 static struct logfile dlog = { .fd = -1 };
 static int never_up;            /* dockerd runs in a row that died before /_ping answered */
 static int plain;               /* the user's daemon.json and extra flags were dropped */
@@ -47,7 +46,7 @@ static struct timer live_timer, dump_timer;
 static int misses, hung;
 static int64_t live_sent;
 static long long stall_at_send;         /* memory stall total (us) when the ping went out, or < 0 */
-static pid_t containerd_pid;
+static int own_containerd;        /* containerd is init's child, not dockerd's */
 
 int dockerd_running(void) { return dockerd.pid > 0; }
 
@@ -93,40 +92,6 @@ static const char *last_lines(void)
 	if (tail_len == TAIL_SIZE && (nl = strchr(tail, '\n')))
 		return nl + 1;
 	return tail;
-}
-
-/* containerd is dockerd's child, so init cannot give it an oom_score_adj at spawn: found by its
- * parent once the API answers, and given the engine's. */
-static void protect_containerd(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	char path[64], buf[512];
-	while (d && (e = readdir(d))) {
-		pid_t pid = (pid_t)atoi(e->d_name);
-		if (pid <= 1)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		if (read_file(path, buf, sizeof buf) <= 0)
-			continue;
-		/* pid (comm) state ppid ...: comm may hold spaces, so read from its last ')' */
-		char *rp = strrchr(buf, ')');
-		int ppid = 0;
-		if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != dockerd.pid ||
-		    !strstr(buf, "(containerd)"))
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/oom_score_adj", pid);
-		char adj[16];
-		snprintf(adj, sizeof adj, "%d", OOM_ADJ_ENGINE);
-		if (write_file(path, adj) < 0)
-			warn("dockerd: containerd (pid %d): oom_score_adj: %s", pid, strerror(errno));
-		else
-			containerd_pid = pid;
-	}
-	if (d)
-		closedir(d);
-	if (!containerd_pid)
-		warn("dockerd: no containerd under dockerd (pid %d) to protect from the OOM killer", dockerd.pid);
 }
 
 /* ---- liveness: an engine that stops answering without dying (a deadlock, SIGSTOP) ---- */
@@ -211,7 +176,6 @@ static void version_done(struct ereq *r, int status, const char *body, size_t le
 	}
 	api_up = 1;
 	info("dockerd: API answering /_ping, %lld ms after exec; %s", (long long)(now_ms() - started), why);
-	protect_containerd();
 	misses = 0;
 	if (cfg.ping_interval_ms > 0)
 		timer_arm(&live_timer, cfg.ping_interval_ms, live_ping, NULL);
@@ -249,7 +213,6 @@ static void on_exit_dockerd(struct child *c, int status)
 	timer_cancel(&live_timer);
 	timer_cancel(&dump_timer);
 	hung = 0;
-	containerd_pid = 0;
 	never_up = api_up ? 0 : never_up + 1;
 	if (api_up)
 		syscont_engine_down();
@@ -284,8 +247,6 @@ static void on_exit_dockerd(struct child *c, int status)
 	timer_arm(&restart_timer, delay, start, NULL);
 }
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 /* Live restore keeps containers running while dockerd is away (a crash, a hang, a restart), so the
  * console keeps dom0's shell. Swarm mode refuses it, and a daemon.json that names it decides. */
@@ -320,18 +281,13 @@ static void start(void *arg)
 	int live = live_restore_ok();  /* read once: the flag and the log line must agree */
 	if (live)
 		argv[n++] = "--live-restore";
+	if (own_containerd)
+		argv[n++] = "--containerd=" CONTAINERD_SOCK;
 	snprintf(extra, sizeof extra, "%s", plain ? "" : cfg.dockerd_args);
 	for (char *save, *t = strtok_r(extra, " ", &save); t && n < 62; t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	argv[n] = NULL;
 
-	int p[2];
-	if (out_fd < 0 && pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
-		out_fd = p[0];
-		watch_add(&out_watch, out_fd, POLLIN, on_output, NULL);
-	} else {
-		p[1] = -1;
-	}
 	static char *env[8];
 	int e = 0;
 	env[e++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
@@ -339,7 +295,7 @@ static void start(void *arg)
 	if (getenv("DOCKER_RAMDISK"))
 		env[e++] = "DOCKER_RAMDISK=true";
 	env[e] = NULL;
-	struct spawn_opts o = { .out_fd = p[1], .envp = env, .oom_score_adj = STR(OOM_ADJ_ENGINE) };
+	struct spawn_opts o = { .out_fd = out_w, .envp = env, .oom_score_adj = OOM_ADJ_ENGINE };
 	dockerd.on_exit = on_exit_dockerd;
 	started = now_ms();
 	if (spawn(&dockerd, argv, &o) < 0) {
@@ -350,8 +306,6 @@ static void start(void *arg)
 		timer_arm(&ping_timer, PING_RETRY_MS, ping, NULL);
 		warm_up();
 	}
-	if (p[1] >= 0)
-		close(p[1]);
 }
 
 static struct child warm = { .name = "page cache warm-up" };
@@ -387,6 +341,17 @@ void dockerd_start(void)
 	int e = logfile_open(&dlog, LOG_PATH, LOG_MAX);
 	if (e < 0)
 		warn("dockerd: " LOG_PATH ": %s; its output is not kept", strerror(-e));
+	/* Both ends kept open for good: the engine's output, from every start of dockerd and
+	 * containerd (and of the shims they leave), goes to one pipe that never reaches EOF. */
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+		out_fd = p[0];
+		out_w = p[1];
+		watch_add(&out_watch, out_fd, POLLIN, on_output, NULL);
+	} else {
+		warn("dockerd: a pipe for its output: %s; its output is not kept", strerror(errno));
+	}
+	own_containerd = containerd_start(out_w) == 0;
 	start(NULL);
 }
 

@@ -99,6 +99,10 @@ const char *console_tty(void);         /* the real tty behind /dev/console, e.g.
 void dockerd_start(void);
 void dockerd_stop(void);                /* SIGTERM; shutdown learns of the exit by dockerd_running() */
 int dockerd_running(void);
+/* containerd.c: containerd beside dockerd, started by dockerd_start() */
+#define CONTAINERD_SOCK "/var/run/docker/containerd/containerd.sock"
+#define OOM_ADJ_ENGINE "-999"           /* the engine is what every container needs: the OOM killer's last pick */
+int containerd_start(int out_fd);       /* 0, or -errno when dockerd must manage its own */
 void syscont_engine_up(void);           /* called when /_ping answers */
 void syscont_engine_down(void);
 /* run.c: kvm --run (od.run), one container for the host */

@@ -222,6 +222,10 @@ static void prepared_done(struct ereq *r, int status, const char *body, size_t l
 	if (usable) {
 		snprintf(dom0.id, sizeof dom0.id, "%s", id->valuestring);
 		info("dom0: starting the container prepared at the last shutdown (%.12s)", dom0.id);
+	} else if (status != 404) {     /* none is the usual case after an unclean end: nothing to say */
+		info("dom0: the container left by the last shutdown is not the one to start (%s); making a new one",
+		     status != 200 ? "the engine could not tell" : !cJSON_IsString(st) || strcmp(st->valuestring, "created")
+		     ? "it has run" : "made for another console or init");
 	}
 	cJSON_Delete(j);
 	if (usable)

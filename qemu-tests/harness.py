@@ -44,6 +44,7 @@ INIT_LINE = re.compile(r'^onlydocker: \[ *\d+\.\d+\] .*\n', re.M)
 current_test = None   # set by run.py: the default name of an Appliance created inside a test
 current = None        # the most recently started Appliance, whose console run.py shows on failure
 _live = set()
+booted = []         # every Appliance started since run.py last cleared it (one test's)
 _names = set()
 
 
@@ -131,6 +132,7 @@ class Appliance:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         _live.add(self)
+        booted.append(self)
         current = self
         self._reader = threading.Thread(target=self._read_console, daemon=True)
         self._reader.start()
@@ -172,11 +174,18 @@ class Appliance:
             lines = self.text.rstrip('\n').split('\n')[-n:]
         return re.sub(r'\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]', '', '\n'.join(lines))
 
+    def init_lines(self, n=15):
+        """init's last n log lines on the console (those after the last one may be cut off)."""
+        with self._cond:
+            lines = re.findall(r'onlydocker: \[ *[0-9.]+\] .*', self.text)[-n:]
+        return re.sub(r'\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]', '', '\n'.join(lines))
+
     def _fail(self, what):
         rc = self.proc.poll()
         state = '' if rc is None else ' (QEMU exited with code %s)' % rc
-        raise ApplianceError('%s%s\n--- last %d console lines (%s) ---\n%s'
-                             % (what, state, TAIL_LINES, self.console_log, self.tail()))
+        # init's own lines first: a kernel or shell flood in the tail must not hide what init said.
+        raise ApplianceError('%s%s\n--- init\'s last lines ---\n%s\n--- last %d console lines (%s) ---\n%s'
+                             % (what, state, self.init_lines(), TAIL_LINES, self.console_log, self.tail()))
 
     def wait_for(self, pattern, timeout=120, since=None):
         """Wait until regex `pattern` (re.MULTILINE) appears in the console after position `since`
@@ -380,6 +389,18 @@ class Appliance:
             except OSError:
                 pass
         self._log.close()
+
+
+def kernel_died_before_init():
+    """The Appliance of this test whose kernel panicked before it ran /init, or None: a crash of the
+    emulated machine (seen once in CI under TCG, in sched_clock_cpu at 1.5 s), not of our code."""
+    for vm in booted:
+        with vm._cond:
+            text = vm.text
+        panic = text.find('Kernel panic')
+        if panic >= 0 and 'Run /init as init process' not in text[:panic]:
+            return vm
+    return None
 
 
 @atexit.register

@@ -54,6 +54,45 @@ def comment(text):
         print('# ' + line)
 
 
+def run_one(mod, full, fn, shared):
+    """Runs one test; returns None when it passed, else the report of its failure."""
+    harness.current_test = full
+    harness.current = None      # a console shown on failure is this test's, never an earlier one's
+    vm = None
+    for other in [m for m in shared if m != mod.__name__]:
+        shared.pop(other).kill()
+    try:
+        if inspect.signature(fn).parameters:
+            vm = shared.get(mod.__name__)
+            if vm is None or not vm.running():
+                if vm:
+                    comment('the shared VM had exited: booting a new one')
+                    vm.kill()
+                vm = shared[mod.__name__] = harness.Appliance(mod.__name__, **getattr(mod, 'BOOT', {}))
+            fn(vm)
+        else:
+            fn()
+        return None
+    except Exception as e:
+        report = []
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if os.path.basename(f.filename).startswith('test_')]
+        if frames:
+            report.append('at %s:%d: %s' % (os.path.basename(frames[-1].filename), frames[-1].lineno,
+                                             frames[-1].line))
+        report.append('%s: %s' % (type(e).__name__, e))
+        last = vm or harness.current
+        if not isinstance(e, harness.ApplianceError) and last is not None:
+            report.append('--- last %d console lines (%s) ---' % (harness.TAIL_LINES, last.console_log))
+            report.append(last.tail())
+        if vm is not None:   # its state is unknown now: the next test boots afresh
+            vm.kill()
+            shared.pop(mod.__name__, None)
+        return '\n'.join(report)
+    finally:
+        harness.kill_all(keep=shared.get(mod.__name__))
+
+
 def main(patterns):
     t0 = time.monotonic()
     tests = discover(patterns)
@@ -65,43 +104,23 @@ def main(patterns):
     shared = {}   # module name -> its shared Appliance
     for n, (mod, full, fn) in enumerate(tests, 1):
         t = time.monotonic()
-        harness.current_test = full
-        harness.current = None      # a console shown on failure is this test's, never an earlier one's
-        vm = None
-        for other in [m for m in shared if m != mod.__name__]:
-            shared.pop(other).kill()
-        try:
-            if inspect.signature(fn).parameters:
-                vm = shared.get(mod.__name__)
-                if vm is None or not vm.running():
-                    if vm:
-                        comment('the shared VM had exited: booting a new one')
-                        vm.kill()
-                    vm = shared[mod.__name__] = harness.Appliance(mod.__name__, **getattr(mod, 'BOOT', {}))
-                fn(vm)
-            else:
-                fn()
+        for attempt in (1, 2):
+            harness.booted.clear()
+            error = run_one(mod, full, fn, shared)
+            crashed = harness.kernel_died_before_init() if error else None
+            if not crashed or attempt == 2:
+                break
+            # Before /init nothing of ours has run: the emulator's flake, retried once and said so.
+            comment('%s: the guest kernel panicked before /init (%s); running the test again'
+                    % (full, crashed.console_log))
+        if error is None:
             passed += 1
             print('ok %d - %s (%.1f s)' % (n, full, time.monotonic() - t), flush=True)
-        except Exception as e:
+        else:
             failed += 1
             print('not ok %d - %s (%.1f s)' % (n, full, time.monotonic() - t))
-            frames = [f for f in traceback.extract_tb(e.__traceback__)
-                      if os.path.basename(f.filename).startswith('test_')]
-            where = frames[-1] if frames else None
-            if where:
-                comment('at %s:%d: %s' % (os.path.basename(where.filename), where.lineno, where.line))
-            comment('%s: %s' % (type(e).__name__, e))
-            last = vm or harness.current
-            if not isinstance(e, harness.ApplianceError) and last is not None:
-                comment('--- last %d console lines (%s) ---' % (harness.TAIL_LINES, last.console_log))
-                comment(last.tail())
-            if vm is not None:   # its state is unknown now: the next test boots afresh
-                vm.kill()
-                shared.pop(mod.__name__, None)
+            comment(error)
             sys.stdout.flush()
-        finally:
-            harness.kill_all(keep=shared.get(mod.__name__))
     for vm in shared.values():
         vm.kill()
     comment('total %.1f s' % (time.monotonic() - t0))
