@@ -8,8 +8,6 @@
 #include "init.h"
 
 #define CONFIG "/run/onlydocker/containerd.toml"
-#define BACKOFF_MAX_MS 30000
-#define STABLE_MS 30000
 
 /* The layout dockerd gives its managed containerd (moby's daemon/config): disks made by either
  * keep their containers. The CRI plugin is Kubernetes', not Docker's. */
@@ -40,12 +38,7 @@ static void on_exit_containerd(struct child *c, int status)
 		info("containerd: exited (status %d) after %lld ms", code, (long long)ran);
 		return;
 	}
-	failures = ran > STABLE_MS ? 1 : failures + 1;
-	int delay = 500;
-	for (int i = 1; i < failures && delay < BACKOFF_MAX_MS; i++)
-		delay *= 2;
-	if (delay > BACKOFF_MAX_MS)
-		delay = BACKOFF_MAX_MS;
+	int delay = restart_delay(&failures, ran);
 	err("containerd: died (status %d) after %lld ms, failure %d in a row; restarting in %d ms (its output is in "
 	    "/run/dockerd.log)", code, (long long)ran, failures, delay);
 	timer_arm(&restart_timer, delay, start, NULL);

@@ -4,7 +4,6 @@
  * when it dies, its last lines logged. A user's daemon.json or od.dockerd.args that keeps it from
  * ever starting is dropped, so dom0 stays reachable. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,8 +22,6 @@
 #define LOG_PATH "/run/dockerd.log"
 #define LOG_MAX (8LL << 20)      /* then dockerd.log.1: at most twice this in RAM */
 #define TAIL_SIZE 2048
-#define BACKOFF_MAX_MS 60000
-#define STABLE_MS 30000
 #define PING_RETRY_MS 100
 #define PING_TIMEOUT_MS 5000
 #define DROP_AFTER 3            /* failed starts in a row before the user's settings are dropped */
@@ -222,12 +219,7 @@ static void on_exit_dockerd(struct child *c, int status)
 		shutdown_dockerd_exited();
 		return;
 	}
-	failures = ran > STABLE_MS ? 1 : failures + 1;
-	int delay = 500;
-	for (int i = 1; i < failures && delay < BACKOFF_MAX_MS; i++)
-		delay *= 2;
-	if (delay > BACKOFF_MAX_MS)
-		delay = BACKOFF_MAX_MS;
+	int delay = restart_delay(&failures, ran);
 	if (was_hung)   /* its last lines are the goroutine dump now, and were logged before it */
 		err("dockerd: the hung engine ended (status %d) after %lld ms; its goroutine dump is in " LOG_PATH
 		    "; restarting in %d ms", code, (long long)ran, delay);
@@ -246,7 +238,6 @@ static void on_exit_dockerd(struct child *c, int status)
 	}
 	timer_arm(&restart_timer, delay, start, NULL);
 }
-
 
 /* Live restore keeps containers running while dockerd is away (a crash, a hang, a restart), so the
  * console keeps dom0's shell. Swarm mode refuses it, and a daemon.json that names it decides. */

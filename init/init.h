@@ -51,6 +51,12 @@ int spawn_fn(struct child *c, int (*fn)(void *), void *arg);
 void reap_all(void);                    /* the one waitpid(-1) loop */
 unsigned long reaped_orphans(void);
 int no_children_left(void);         /* the last reap found no child at all */
+/* A restart's delay for a daemon that ran ran_ms: 0.5 s, doubled for each quick death in a row
+ * (counted in *failures; one that ran over RESTART_STABLE_MS starts the count again), at most
+ * RESTART_MAX_MS. */
+#define RESTART_STABLE_MS 30000
+#define RESTART_MAX_MS 60000
+int restart_delay(int *failures, int64_t ran_ms);
 extern char *const default_env[];
 
 /* ---- signals / shutdown / power ---- */

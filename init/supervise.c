@@ -160,4 +160,13 @@ void reap_all(void)
 }
 
 unsigned long reaped_orphans(void) { return orphans; }
+
+int restart_delay(int *failures, int64_t ran_ms)
+{
+	*failures = ran_ms > RESTART_STABLE_MS ? 1 : *failures + 1;
+	int delay = 500;
+	for (int i = 1; i < *failures && delay < RESTART_MAX_MS; i++)
+		delay *= 2;
+	return delay > RESTART_MAX_MS ? RESTART_MAX_MS : delay;
+}
 int no_children_left(void) { return childless; }

@@ -93,6 +93,26 @@ def test_a_container_that_eats_all_memory_is_killed_alone(vm):
     assert 'dom0' in out.split(), out
 
 
+def test_a_killed_containerd_is_restarted_by_init_and_the_engine_goes_on(vm):
+    # containerd is init's child (started beside dockerd, not by it): init restarts it, dockerd
+    # reconnects, and the containers it ran (dom0, whose shell this is) are kept.
+    ready(vm)
+    pid = dockerd_pid(vm)
+    out, _ = vm.run("for p in $(pidof containerd); do awk '{print $4}' /proc/$p/stat; done", check=True)
+    assert out.split() == ['1'], 'containerd is not init\'s child: parent %r' % out
+    dom0, _ = vm.run("docker inspect -f '{{.Id}}' dom0", check=True)
+    mark = len(vm.text)
+    vm.send('kill -9 $(pidof containerd)\n')
+    vm.wait_for(r'containerd: died \(status 137\) after \d+ ms, failure 1 in a row; restarting in 500 ms',
+                timeout=60, since=mark)
+    # The new containerd serves a few seconds after its start: until then the engine refuses runs.
+    out, _ = vm.run("i=0; until docker run --rm --entrypoint /bin/echo %s ran-after 2>/dev/null; do "
+                    "i=$((i+1)); [ $i -lt 120 ] || break; sleep 0.5; done; docker inspect -f '{{.Id}}' dom0" % IMAGE,
+                    check=True, timeout=180)
+    assert 'ran-after' in out and dom0.strip() in out, out
+    assert dockerd_pid(vm) == pid, 'dockerd was restarted'
+
+
 def fsck_clean(disk):
     r = subprocess.run(['e2fsck', '-fn', disk], capture_output=True, text=True)
     return r.returncode == 0, r.stdout + r.stderr
