@@ -34,7 +34,7 @@ static const char *const fixed[] = {
 	"overlay", "bridge", "br_netfilter", "veth", "nf_tables", "nft_compat", "nft_chain_nat",
 	"nf_nat", "nf_conntrack", "xt_conntrack", "xt_MASQUERADE", "xt_addrtype", "xt_nat",
 	"xt_tcpudp", "xt_mark", "xt_comment", "ipt_REJECT", "nf_conntrack_netlink",
-	"af_packet", "vxlan", "ip_vs", "ip_vs_rr", "xfrm_user",
+	"af_packet", "vxlan", "ip_vs", "ip_vs_rr", "xfrm_user", "xt_bpf", "esp4",
 };
 
 static struct kmod_ctx *kmod(void)

@@ -27,7 +27,7 @@ MODULES=(virtio_pci virtio_net virtio_blk virtio_scsi sd_mod virtio_rng virtio_c
          nf_conntrack_netlink xt_conntrack xt_MASQUERADE xt_addrtype xt_nat xt_tcpudp xt_mark
          xt_comment ipt_REJECT ip_tables iptable_nat iptable_filter
          ip_vs ip_vs_rr ip_vs_wrr xt_ipvs xt_state xt_u32 xt_policy xt_REDIRECT xt_multiport nft_redir
-         iptable_mangle xfrm_user esp4
+         iptable_mangle xt_bpf xfrm_user esp4
          gcm ghash_generic ghash_clmulni_intel ctr seqiv echainiv af_packet button evdev qemu_fw_cfg)
 # Our /init answers to these names; busybox must not shadow them.
 INIT_NAMES=(sbin/modprobe sbin/poweroff sbin/reboot sbin/halt)

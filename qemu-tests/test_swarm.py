@@ -1,6 +1,7 @@
 """Beyond one machine: three appliances with static addresses on ./kvm's private segment form a Docker
 Swarm from their kernel command lines; a 3-replica service runs a task on every node, the routing
-mesh answers on the published port from each node, a node powered off has its task rescheduled,
+mesh answers on the published port from each node, an encrypted overlay carries traffic between
+two nodes, a node powered off has its task rescheduled,
 and the same node booted again on its disk rejoins by itself."""
 import os
 import re
@@ -68,6 +69,17 @@ def test_three_appliances_form_a_swarm():
         for name, vm in (('node1', n1), ('node2', n2), ('node3', n3)):
             out, _ = vm.run('wget -qO- http://%s:8080/' % NODES[name], timeout=60)
             assert re.search(r'^[0-9a-f]{12}$', out, re.M), '%s: %r' % (name, out)
+
+        # An encrypted overlay: a container on node2 answers one on node1 by name, through ESP
+        # (the engine's mangle rule needs xt_bpf; the kernel asks for esp4 and the AEAD itself).
+        n1.run('docker network create -d overlay --attachable --opt encrypted sealed', check=True, timeout=120)
+        n2.run("docker run -d --name sealed-web --network sealed --entrypoint sh onlydocker/dom0:bundled "
+               "-c 'echo sealed-hello > /tmp/index.html; exec httpd -f -p 80 -h /tmp'", check=True, timeout=200)
+        until(n1, 'docker run --rm --network sealed --entrypoint wget onlydocker/dom0:bundled '
+              '-T 5 -qO- http://sealed-web/', r'^sealed-hello$', timeout=300)
+        for name, vm in (('node1', n1), ('node2', n2)):
+            out, _ = vm.run("grep -c '^esp4 ' /proc/modules; grep -c 'rfc4106(gcm(aes))' /proc/crypto", timeout=60)
+            assert [int(x) > 0 for x in out.split()] == [True, True], '%s: %r' % (name, out)
 
         # node3 powers off: its task is rescheduled onto the two others.
         disk3 = n3.disk
