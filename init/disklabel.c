@@ -83,10 +83,11 @@ char *disk_find_serial(const char *sysblock, const char *devdir, const char *ser
 			continue;
 		got[k] = 0;
 		got[strcspn(got, "\n")] = 0;
-		if (!strcmp(got, serial)) {
-			snprintf(path, sizeof path, "%s/%s", devdir, name);
+		/* The kernel makes the sysfs entry before devtmpfs has the node (the uevent comes after
+		 * both): a disk seen in between is not found yet, and the caller's wait looks again. */
+		snprintf(path, sizeof path, "%s/%s", devdir, name);
+		if (!strcmp(got, serial) && access(path, F_OK) == 0)
 			found = strdup(path);
-		}
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);
