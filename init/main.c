@@ -50,9 +50,10 @@ int main(int argc, char **argv)
 	reboot(RB_DISABLE_CAD);
 
 	config_defaults(&cfg);
-	char cmdline[CMDLINE_MAX + 1];
-	if (read_file("/proc/cmdline", cmdline, sizeof cmdline) < 0)
-		warn("cmdline: cannot read /proc/cmdline; using defaults");
+	char cmdline[CMDLINE_MAX + 1] = "";    /* searched below even when it could not be read */
+	rc = read_file("/proc/cmdline", cmdline, sizeof cmdline);
+	if (rc < 0)
+		warn("cmdline: cannot read /proc/cmdline: %s; using defaults", strerror(-rc));
 	else
 		cmdline_parse(cmdline, &cfg, report);
 	if (cfg.run)            /* kvm --run: one container, as fast as can be, and no one at the console */
