@@ -76,7 +76,7 @@ $(UNIT_DIR)/test_engine: init/tests/test_engine.c init/tests/fake_engine.c init/
 		$(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c -lcmocka
 
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
-PID1_SRC := $(addprefix init/,supervise.c loop.c power.c shutdown.c cmdline.c engine.c engine_http.c engine_events.c engine_version.c syscont.c \
+PID1_SRC := $(addprefix init/,supervise.c loop.c power.c shutdown.c cmdline.c engine.c enginelife.c engine_http.c engine_events.c engine_version.c syscont.c \
 	shell.c dockerd.c containerd.c umount.c mounts.c log.c net.c run.c runport.c runstream.c swarm.c uevent.c pressure.c logfile.c)
 $(UNIT_DIR)/test_pid1: init/tests/test_pid1.c $(PID1_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
 	mkdir -p $(UNIT_DIR)
@@ -115,6 +115,11 @@ $(UNIT_DIR)/test_applets: init/tests/test_applets.c init/applets.c $(INIT_HDR)
 	mkdir -p $(UNIT_DIR)
 	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_applets.c init/applets.c -lcmocka
 
+# The engine's up/down listeners (enginelife.c) alone.
+$(UNIT_DIR)/test_enginelife: init/tests/test_enginelife.c init/enginelife.c init/enginelife.h
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_enginelife.c init/enginelife.c -lcmocka
+
 # ---- fuzzing: libFuzzer targets for every parser of outside input, clang with ASan and UBSan ----
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) from its seed corpus (init/fuzz/corpus/NAME,
 # kept in the tree; what the fuzzer finds goes to build/fuzz/corpus/NAME). A crash leaves its
@@ -137,12 +142,16 @@ $(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(INIT_HDR) $(B)/gen/images.h $
 	mkdir -p $(B)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 fuzz-build: $(FUZZ_BINS)
-fuzz: fuzz-build
-	@fail=0; for t in $(FUZZ_TARGETS); do mkdir -p $(B)/fuzz/corpus/$$t; \
-		echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
-		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-			-artifact_prefix=$(B)/fuzz/$$t- $(B)/fuzz/corpus/$$t init/fuzz/corpus/$$t 2>$(B)/fuzz/$$t.log \
-			&& tail -1 $(B)/fuzz/$$t.log || { fail=1; tail -30 $(B)/fuzz/$$t.log; }; done; exit $$fail
+# One rule per target, so `make -j2 fuzz` searches two at once (each fuzzer is one process).
+FUZZ_RUNS := $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+.PHONY: $(FUZZ_RUNS)
+fuzz: $(FUZZ_RUNS)
+$(FUZZ_RUNS): fuzz-run-%: $(B)/fuzz/fuzz_%
+	@mkdir -p $(B)/fuzz/corpus/$*
+	@$(B)/fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+		-artifact_prefix=$(B)/fuzz/$*- $(B)/fuzz/corpus/$* init/fuzz/corpus/$* 2>$(B)/fuzz/$*.log \
+		&& echo "== fuzz_$*: $(FUZZ_SECONDS) s: $$(tail -1 $(B)/fuzz/$*.log)" \
+		|| { echo "== fuzz_$*: FAILED"; tail -30 $(B)/fuzz/$*.log; exit 1; }
 
 # The unit tests again, built with ASan and UBSan (clang): memory errors and undefined behaviour fail them.
 unit-test-asan:
@@ -151,7 +160,7 @@ unit-test-asan:
 
 UNIT_TESTS := $(UNIT_DIR)/test_cmdline $(UNIT_DIR)/test_engine $(UNIT_DIR)/test_pid1 $(UNIT_DIR)/test_devices \
 	$(UNIT_DIR)/test_runport $(UNIT_DIR)/test_oom $(UNIT_DIR)/test_uevent \
-	$(UNIT_DIR)/test_log $(UNIT_DIR)/test_applets
+	$(UNIT_DIR)/test_log $(UNIT_DIR)/test_applets $(UNIT_DIR)/test_enginelife
 unit-test: $(UNIT_TESTS) $(B)/images/.stamp
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== images/check.py"; python3 images/check.py --pkgroot $(B)/pkgroot --versions $(B)/versions.txt $(B)/images || fail=1; exit $$fail
@@ -164,11 +173,12 @@ qemu-test: deps all
 qemu-test-all: deps all
 	QEMU_TESTS_SKIP= python3 qemu-tests/run.py
 
-# make test fuzzes each target for FUZZ_TEST_SECONDS (3): the seeds and a short search, which is what
-# the 30-minute CI can give; `make fuzz` searches longer.
-FUZZ_TEST_SECONDS ?= 3
+# make test fuzzes each target for FUZZ_TEST_SECONDS (30), two at a time (CI's machine has two cores):
+# about two minutes for the seven.
+FUZZ_TEST_SECONDS ?= 30
+FUZZ_JOBS ?= 2
 test: deps all unit-test unit-test-asan
-	$(MAKE) --no-print-directory B=$(B) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz
+	$(MAKE) --no-print-directory -j$(FUZZ_JOBS) -k B=$(B) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz
 	$(MAKE) --no-print-directory B=$(B) qemu-test
 
 # Boot timings, memory, sizes: build/bench.json and build/bench.md (BENCH_BOOTS=N, default 5).

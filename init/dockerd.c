@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "engine.h"
+#include "enginelife.h"
 #include "logfile.h"
 #include "pressure.h"
 #include "init.h"
@@ -176,7 +177,7 @@ static void version_done(struct ereq *r, int status, const char *body, size_t le
 	misses = 0;
 	if (cfg.ping_interval_ms > 0)
 		timer_arm(&live_timer, cfg.ping_interval_ms, live_ping, NULL);
-	syscont_engine_up();
+	engine_mark_up();
 }
 
 static void ping_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -211,8 +212,13 @@ static void on_exit_dockerd(struct child *c, int status)
 	timer_cancel(&dump_timer);
 	hung = 0;
 	never_up = api_up ? 0 : never_up + 1;
-	if (api_up)
-		syscont_engine_down();
+	if (api_up) {
+		engine_mark_down();
+		/* What the listeners left in flight would wait for a socket that is gone. At shutdown
+		 * the engine phase owns what is still pending. */
+		if (!shutdown_in_progress())
+			engine_cancel_all();
+	}
 	api_up = 0;
 	if (shutdown_in_progress()) {
 		info("dockerd: exited (status %d) after %lld ms", code, (long long)ran);

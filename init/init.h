@@ -109,15 +109,11 @@ int dockerd_running(void);
 #define CONTAINERD_SOCK "/var/run/docker/containerd/containerd.sock"
 #define OOM_ADJ_ENGINE "-999"           /* the engine is what every container needs: the OOM killer's last pick */
 int containerd_start(int out_fd);       /* 0, or -errno when dockerd must manage its own */
-void syscont_engine_up(void);           /* called when /_ping answers */
-void syscont_engine_down(void);
+void syscont_setup(void);               /* dhcp and dom0: listens to the engine's up and down */
 /* run.c: kvm --run (od.run), one container for the host */
 void run_setup(void);                   /* boot: the spec, the port, the shared directories */
-void run_engine_up(void);
-void run_engine_down(void);
 void run_shutdown(void);                /* the machine is going down: the status must reach the host */
-void swarm_engine_up(void);             /* od.swarm, od.swarm.join: until the node is a member */
-void swarm_engine_down(void);
+void swarm_setup(void);                 /* od.swarm, od.swarm.join: until the node is a member */
 void unmount_all(void);
 
 int write_file(const char *path, const char *text);

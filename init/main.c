@@ -81,7 +81,9 @@ int main(int argc, char **argv)
 	net_watch_start();
 	net_static_setup();
 	datadisk_setup();
-	run_setup();
+	run_setup();            /* the engine's listeners, in the order they act: --run, swarm, dhcp/dom0 */
+	swarm_setup();
+	syscont_setup();
 	console_shell_start();
 	dockerd_start();
 	info("init: boot sequence done, entering the event loop");

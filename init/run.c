@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "engine.h"
+#include "enginelife.h"
 #include "init.h"
 #include "run.h"
 #include "syscont.h"
@@ -324,7 +325,7 @@ static void loaded(struct ereq *r, int status, const char *body, size_t len, voi
 		check_image(0);
 }
 
-void run_engine_up(void)
+static void engine_up(void)
 {
 	if (run.state != R_BOOT)
 		return;
@@ -344,7 +345,7 @@ void run_engine_up(void)
 	engine_call("POST", ENGINE_API "/images/load?quiet=1", NULL, fd, LOAD_MS, loaded, NULL, NULL);
 }
 
-void run_engine_down(void)
+static void engine_down(void)
 {
 	if (run.state > R_BOOT && run.state < R_FINISH)
 		run_fail(EXIT_OWN, "the engine stopped while the container %s", run.started ? "ran" : "was being prepared");
@@ -369,7 +370,7 @@ static void host_stop(const char *sig)
 	info("run: the host asks to stop (%s)", sig);
 	if (run.state == R_RUN && run.started) {
 		runstream_stop();
-	} else if (run.state == R_BOOT && !syscont_engine_ready()) {
+	} else if (run.state == R_BOOT && !engine_ready()) {
 		stopped_early();
 	}
 }
@@ -419,8 +420,10 @@ static int mount_shares(void)
 void run_setup(void)
 {
 	static char text[65536];
+	static struct engine_listener l = { "kvm --run", engine_up, engine_down, NULL };
 	if (!cfg.run)
 		return;
+	engine_listen(&l);
 	run.state = R_BOOT;
 	if (runport_open(&ops) < 0) {
 		run.code = EXIT_OWN;

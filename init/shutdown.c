@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "engine.h"
+#include "enginelife.h"
 #include "init.h"
 #include "syscont.h"
 
@@ -251,7 +252,7 @@ static void step(enum stage s)
 	timer_cancel(&step_timer);
 	switch (s) {
 	case S_CONTAINERS:
-		if (!syscont_engine_ready()) {
+		if (!engine_ready()) {
 			step(S_DOCKERD);
 			return;
 		}
@@ -262,7 +263,7 @@ static void step(enum stage s)
 		syscont_prepare_next(remaining_ms(), prepared);
 		return;
 	case S_DHCP:
-		if (syscont_engine_ready()) {
+		if (engine_ready()) {
 			stop_container(DHCP_NAME, 2);
 			return;
 		}

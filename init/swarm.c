@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
+#include "enginelife.h"
 #include "init.h"
 #include "syscont.h"
 
@@ -119,11 +120,11 @@ static void info_done(struct ereq *r, int status, const char *body, size_t len, 
 static void check(void *arg)
 {
 	(void)arg;
-	if (syscont_engine_ready() && !shutdown_in_progress())
+	if (engine_ready() && !shutdown_in_progress())
 		engine_call("GET", ENGINE_API "/info", NULL, -1, CALL_MS, info_done, NULL, NULL);
 }
 
-void swarm_engine_up(void)
+static void engine_up(void)
 {
 	said_member = 0;
 	tries = 0;
@@ -131,7 +132,14 @@ void swarm_engine_up(void)
 		check(NULL);
 }
 
-void swarm_engine_down(void)
+static void engine_down(void)
 {
 	timer_cancel(&retry);
+}
+
+void swarm_setup(void)
+{
+	static struct engine_listener l = { "swarm", engine_up, engine_down, NULL };
+	if (cfg.swarm[0] || cfg.swarm_join[0])
+		engine_listen(&l);
 }

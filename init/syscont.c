@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "engine.h"
+#include "enginelife.h"
 #include "images.h"
 #include "init.h"
 #include "syscont.h"
@@ -40,10 +41,9 @@ static struct sysc dhcp = { .name = DHCP_NAME, .label = "dhcp", .archive = IMAGE
 static struct sysc dom0 = { .name = DOM0_NAME, .label = "dom0", .archive = IMAGES_DIR "/dom0.tar",
 			    .check_ref = DOM0_BUNDLED, .check_id = DOM0_IMAGE_ID };
 static struct ereq *events;
-static int ready, ups;
+static int ups;
 static int64_t t_up;
 
-int syscont_engine_ready(void) { return ready; }
 
 static void create(struct sysc *s);
 static void check_image(void *arg);
@@ -62,7 +62,7 @@ static void failed(struct sysc *s, const char *what, int status, const char *bod
 	int delay = s->failures > 5 ? 30000 : 1000 << s->failures;
 	err("%s: %s: %d %s; retrying in %d ms", s->name, what, status,
 	    status < 0 ? strerror(-status) : engine_errmsg(body), delay);
-	if (ready && !shutdown_in_progress())
+	if (engine_ready() && !shutdown_in_progress())
 		timer_arm(&s->retry, delay, check_image, s);
 }
 
@@ -281,7 +281,7 @@ static void prepare_removed(struct ereq *r, int status, const char *body, size_t
 
 void syscont_prepare_next(int timeout_ms, void (*done)(void))
 {
-	if (!ready || !cfg.dom0 || !done) {
+	if (!engine_ready() || !cfg.dom0 || !done) {
 		if (done)
 			done();
 		return;
@@ -339,7 +339,7 @@ static void check_image(void *arg)
 {
 	struct sysc *s = arg;
 	char path[160];
-	if (!ready || shutdown_in_progress() || (s == &dom0 && !cfg.dom0))
+	if (!engine_ready() || shutdown_in_progress() || (s == &dom0 && !cfg.dom0))
 		return;
 	snprintf(path, sizeof path, ENGINE_API "/images/%s/json", s->check_ref);
 	s->st = CHECKING;
@@ -425,7 +425,7 @@ static void adopt_done(struct ereq *r, int status, const char *body, size_t len,
 static void adopt_or_create(struct sysc *s)
 {
 	char path[96];
-	if (!ready || shutdown_in_progress())
+	if (!engine_ready() || shutdown_in_progress())
 		return;
 	snprintf(path, sizeof path, ENGINE_API "/containers/%s/json", s->name);
 	s->st = CHECKING;
@@ -439,7 +439,7 @@ static void on_events_end(int status, const char *msg, void *arg)
 {
 	(void)arg;
 	events = NULL;
-	if (status == -ECANCELED || !ready || shutdown_in_progress())
+	if (status == -ECANCELED || !engine_ready() || shutdown_in_progress())
 		return;
 	warn("engine: the events stream ended (%d %s); subscribing again", status,
 	     msg ? msg : status < 0 ? strerror(-status) : "");
@@ -449,18 +449,14 @@ static void on_events_end(int status, const char *msg, void *arg)
 static void subscribe(void *arg)
 {
 	(void)arg;
-	if (ready && !events)
+	if (engine_ready() && !events)
 		events = engine_events("{\"type\":[\"container\"],\"event\":[\"die\"],\"label\":[\"org.onlydocker.system\"]}",
 				       on_event, on_events_end, NULL);
 }
 
-void syscont_engine_up(void)
+static void engine_up(void)
 {
-	ready = 1;
 	t_up = now_ms();
-	if (cfg.run)
-		run_engine_up();
-	swarm_engine_up();
 	if (!net_wants_dhcp() && !cfg.dom0)
 		return;
 	/* Subscribe before creating anything, so no death goes unseen. */
@@ -474,16 +470,18 @@ void syscont_engine_up(void)
 		again ? adopt_or_create(&dom0) : check_image(&dom0);
 }
 
-void syscont_engine_down(void)
+static void engine_down(void)
 {
-	ready = 0;
-	run_engine_down();
-	swarm_engine_down();
 	timer_cancel(&dhcp.retry);
 	timer_cancel(&dom0.retry);
 	timer_cancel(&resubscribe);
 	events = NULL;
-	if (!shutdown_in_progress())
-		engine_cancel_all();
 	dhcp.st = dom0.st = IDLE;
+}
+
+/* Registered after kvm --run's and swarm's (main's order): on the way up they act first, as before. */
+void syscont_setup(void)
+{
+	static struct engine_listener l = { "system containers", engine_up, engine_down, NULL };
+	engine_listen(&l);
 }

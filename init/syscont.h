@@ -4,7 +4,6 @@
 #define DHCP_NAME "dhcp"
 #define DOM0_NAME "dom0"
 #define IMAGES_DIR "/usr/share/onlydocker/images"   /* a link into the engine image */
-int syscont_engine_ready(void);         /* the engine answered /_ping and has not died since */
 /* At shutdown, with every container stopped: a fresh dom0 for the next boot to start at once. */
 void syscont_prepare_next(int timeout_ms, void (*done)(void));
 void shutdown_after_reap(void);
