@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include "init.h"
+#include "shutdown.h"
 
 #define CONFIG "/run/onlydocker/containerd.toml"
 

@@ -18,7 +18,7 @@
 #include "logfile.h"
 #include "pressure.h"
 #include "init.h"
-#include "syscont.h"
+#include "shutdown.h"
 
 #define LOG_PATH "/run/dockerd.log"
 #define LOG_MAX (8LL << 20)      /* then dockerd.log.1: at most twice this in RAM */

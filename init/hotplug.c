@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "init.h"
+#include "shutdown.h"
 
 #define QUEUE 64
 #define ALIAS_MAX 200

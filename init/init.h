@@ -59,11 +59,8 @@ int no_children_left(void);         /* the last reap found no child at all */
 int restart_delay(int *failures, int64_t ran_ms);
 extern char *const default_env[];
 
-/* ---- signals / shutdown / power ---- */
-enum power_action { PA_NONE, PA_HALT, PA_POWEROFF, PA_REBOOT };
+/* ---- signals / power (shutdown's own calls: shutdown.h) ---- */
 int signals_setup(void);                /* the signalfd, watched by the loop */
-void shutdown_request(enum power_action a, const char *why);
-int shutdown_in_progress(void);
 void power_button_setup(int last);     /* last: the input drivers are all loaded */
 int control_main(const char *name, int argc, char **argv);
 /* applets.c: runs argv[0]'s applet (modprobe, poweroff, reboot, halt) with signals unblocked and

@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "init.h"
+#include "shutdown.h"
 
 static struct watch sig_watch;
 static struct watch buttons[4];

@@ -18,7 +18,7 @@
 #include "enginelife.h"
 #include "init.h"
 #include "run.h"
-#include "syscont.h"
+#include "shutdown.h"
 
 #define SPEC_PATH "/sys/firmware/qemu_fw_cfg/by_name/opt/org.onlydocker/run/raw"   /* kvm's RUN_FWCFG */
 #define SHARE_DIR "/run/onlydocker/share"                                            /* kvm's share() */

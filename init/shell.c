@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include "init.h"
+#include "shutdown.h"
 
 static struct child shell = { .name = "console shell" };
 static struct timer respawn;

@@ -15,6 +15,7 @@
 #include "enginelife.h"
 #include "init.h"
 #include "syscont.h"
+#include "shutdown.h"
 
 #define KILL_GRACE_MS 2000
 

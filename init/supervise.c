@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "init.h"
-#include "syscont.h"
+#include "shutdown.h"
 
 static struct child *children;
 static unsigned long orphans;

@@ -12,7 +12,7 @@
 #include "engine.h"
 #include "enginelife.h"
 #include "init.h"
-#include "syscont.h"
+#include "shutdown.h"
 
 #define TOKEN_FILE "/var/lib/docker/onlydocker/swarm-token"
 #define CALL_MS 60000           /* a swarm init or join under emulation takes seconds */

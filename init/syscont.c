@@ -15,6 +15,7 @@
 #include "images.h"
 #include "init.h"
 #include "syscont.h"
+#include "shutdown.h"
 
 #define CALL_MS 30000
 #define LOAD_MS 120000

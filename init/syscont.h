@@ -6,8 +6,4 @@
 #define IMAGES_DIR "/usr/share/onlydocker/images"   /* a link into the engine image */
 /* At shutdown, with every container stopped: a fresh dom0 for the next boot to start at once. */
 void syscont_prepare_next(int timeout_ms, void (*done)(void));
-void shutdown_after_reap(void);
-void shutdown_dockerd_exited(void);
-extern int (*shutdown_reboot)(int cmd);
-extern void (*shutdown_unmount)(void);
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "init.h"
 #include "syscont.h"
+#include "shutdown.h"
 
 struct config cfg;
 static int result_fd = -1;
