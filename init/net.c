@@ -8,6 +8,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,34 @@ static int configure(int fd, unsigned idx)
 	return nl_request(fd, &m.h);
 }
 
+/* The interface's index, waiting up to timeout_ms for it: the kernel adds a NIC to sysfs (and sends
+ * its uevent) before it lists it by name, so one seen in between has no index yet. Its
+ * RTM_NEWLINK comes once it is listed, which is the event waited for here. 0 if it never is. */
+static unsigned link_index(const char *name, int timeout_ms)
+{
+	unsigned idx = if_nametoindex(name);
+	if (idx)
+		return idx;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (s >= 0)
+			close(s);
+		return if_nametoindex(name);
+	}
+	int64_t end = now_ms() + timeout_ms;
+	while (!(idx = if_nametoindex(name)) && now_ms() < end) {   /* looked again after the bind */
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			break;
+		char buf[8192];
+		while (recv(s, buf, sizeof buf, 0) > 0)
+			;
+	}
+	close(s);
+	return idx ? idx : if_nametoindex(name);
+}
+
 /* The DHCP container would write these; with ip= nobody else will. */
 static void write_resolv(void)
 {
@@ -201,7 +230,7 @@ int net_static_setup(void)
 		return -ENODEV;
 	}
 	free(dev);
-	unsigned idx = if_nametoindex(cfg.ip.dev);
+	unsigned idx = link_index(cfg.ip.dev, 2000);
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	int rc = fd < 0 ? -errno : idx ? configure(fd, idx) : -ENODEV;
 	if (fd >= 0)
