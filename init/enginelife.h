@@ -5,7 +5,6 @@
 #define OD_ENGINELIFE_H
 
 struct engine_listener {
-	const char *name;                       /* for the log, if a listener must ever be named */
 	void (*up)(void);
 	void (*down)(void);
 	struct engine_listener *next;           /* enginelife.c's */

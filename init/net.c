@@ -116,13 +116,6 @@ static void nl_attr(struct nlmsghdr *h, unsigned short type, const void *data, u
 	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
-static char *find_netdev(const char *name)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/sys/class/net/%s", name);
-	return access(path, F_OK) == 0 ? strdup(name) : NULL;
-}
-
 union nlmsg {
 	struct nlmsghdr h;
 	char b[256];
@@ -172,9 +165,9 @@ static int configure(int fd, unsigned idx)
 	return nl_request(fd, &m.h);
 }
 
-/* The interface's index, waiting up to timeout_ms for it: the kernel adds a NIC to sysfs (and sends
- * its uevent) before it lists it by name, so one seen in between has no index yet. Its
- * RTM_NEWLINK comes once it is listed, which is the event waited for here. 0 if it never is. */
+/* The interface's index, waiting up to timeout_ms for it. The kernel adds a NIC to sysfs and sends
+ * its uevent before it lists it by name, so a NIC seen there may have no index yet; RTM_NEWLINK
+ * comes once it is listed, and that is the event waited for here. 0 if it never is. */
 static unsigned link_index(const char *name, int timeout_ms)
 {
 	unsigned idx = if_nametoindex(name);
@@ -222,17 +215,15 @@ int net_static_setup(void)
 	if (cfg.ip.gw)
 		inet_ntop(AF_INET, &cfg.ip.gw, g, sizeof g);
 	/* The NIC's driver loads with coldplug, in the background. */
-	char *dev = wait_device("net", find_netdev, cfg.ip.dev, 10000);
-	if (!dev) {
+	unsigned idx = link_index(cfg.ip.dev, 10000);
+	if (!idx) {
 		static_failed = 1;
 		err("network: ip=: no interface %s after 10 s; %s/%d not configured%s", cfg.ip.dev, a, cfg.ip.prefix,
 		    net_wants_dhcp() ? "; DHCP instead" : "");
 		return -ENODEV;
 	}
-	free(dev);
-	unsigned idx = link_index(cfg.ip.dev, 2000);
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	int rc = fd < 0 ? -errno : idx ? configure(fd, idx) : -ENODEV;
+	int rc = fd < 0 ? -errno : configure(fd, idx);
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0) {

@@ -420,7 +420,7 @@ static int mount_shares(void)
 void run_setup(void)
 {
 	static char text[65536];
-	static struct engine_listener l = { "kvm --run", engine_up, engine_down, NULL };
+	static struct engine_listener l = { engine_up, engine_down, NULL };
 	if (!cfg.run)
 		return;
 	engine_listen(&l);

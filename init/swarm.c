@@ -128,8 +128,7 @@ static void engine_up(void)
 {
 	said_member = 0;
 	tries = 0;
-	if (cfg.swarm[0] || cfg.swarm_join[0])
-		check(NULL);
+	check(NULL);            /* registered only when od.swarm or od.swarm.join asks for a swarm */
 }
 
 static void engine_down(void)
@@ -139,7 +138,7 @@ static void engine_down(void)
 
 void swarm_setup(void)
 {
-	static struct engine_listener l = { "swarm", engine_up, engine_down, NULL };
+	static struct engine_listener l = { engine_up, engine_down, NULL };
 	if (cfg.swarm[0] || cfg.swarm_join[0])
 		engine_listen(&l);
 }

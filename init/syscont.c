@@ -45,7 +45,6 @@ static struct ereq *events;
 static int ups;
 static int64_t t_up;
 
-
 static void create(struct sysc *s);
 static void check_image(void *arg);
 static void on_die(struct sysc *s, const char *code);
@@ -483,6 +482,6 @@ static void engine_down(void)
 /* Registered after kvm --run's and swarm's (main's order): on the way up they act first, as before. */
 void syscont_setup(void)
 {
-	static struct engine_listener l = { "system containers", engine_up, engine_down, NULL };
+	static struct engine_listener l = { engine_up, engine_down, NULL };
 	engine_listen(&l);
 }

@@ -22,8 +22,8 @@ static void b_down(void) { note("bD"); }
 static void listeners_in_order_and_down_only_after_up(void **st)
 {
 	(void)st;
-	static struct engine_listener a = { "a", a_up, a_down, NULL }, b = { "b", b_up, b_down, NULL },
-		only_up = { "c", b_up, NULL, NULL };
+	static struct engine_listener a = { a_up, a_down, NULL }, b = { b_up, b_down, NULL },
+		only_up = { b_up, NULL, NULL };
 	engine_listen(&a);
 	engine_listen(&b);
 	engine_listen(&only_up);
