@@ -7,11 +7,15 @@
 
 enum {
 	RUN_F_STDIN = 0, RUN_F_STDOUT = 1, RUN_F_STDERR = 2,   /* docker's attach stream types */
-	RUN_F_EXIT = 16, RUN_F_ERROR = 17,                      /* to the host */
+	RUN_F_EXIT = 16, RUN_F_ERROR = 17, RUN_F_TAKEN = 18,    /* to the host */
 	RUN_F_STOP = 16, RUN_F_KILL = 17,                       /* from the host */
 };
 #define RUNPORT_HIGH (1u << 20)     /* queued bytes above which the engine's stream is not read */
 #define RUNPORT_LOW (256u << 10)
+/* Stdin is credit-based, so the host's frames are always read and its STOP and KILL never wait
+ * behind data: the host sends at most this much stdin ahead of what a TAKEN frame (a 32-bit
+ * big-endian count) said was handed to the container (kvm's STDIN_WINDOW). */
+#define RUN_STDIN_WINDOW (256u << 10)
 
 struct runport_ops {
 	void (*stdin_data)(const char *data, size_t len);      /* len 0: the host's stdin ended */
@@ -24,7 +28,6 @@ int runport_attach(int fd, const struct runport_ops *ops);     /* an open port (
 int runport_send(unsigned type, const void *data, size_t len);
 int runport_send_raw(const void *data, size_t len);     /* bytes already framed (the attach stream) */
 size_t runport_pending(void);
-void runport_throttle(int on);          /* stop reading the host's frames while stdin backs up */
 int runport_flush(int timeout_ms);      /* blocking, bounded: for the way out */
 
 /* run.c and runstream.c: the container's state, and the steps each calls of the other */

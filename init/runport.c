@@ -28,7 +28,6 @@ static char *out;
 static size_t out_len, out_cap, out_off;
 static unsigned char in[8 + FRAME_MAX];
 static size_t in_len;
-static int throttled;
 
 /* /dev/vportNpM of the port whose name the host gave, or NULL. */
 static char *find_port(const char *name)
@@ -96,7 +95,7 @@ static void host_absent(void)
 static void update_events(void)
 {
 	if (fd >= 0)
-		port_watch.events = (short)((throttled ? 0 : POLLIN) | (out_len > out_off ? POLLOUT : 0));
+		port_watch.events = (short)(POLLIN | (out_len > out_off ? POLLOUT : 0));
 }
 
 static void flush_some(void)
@@ -170,7 +169,7 @@ static void on_port(int f, short rev, void *arg)
 		host_absent();
 		return;
 	}
-	if (!(rev & POLLIN) || throttled)
+	if (!(rev & POLLIN))
 		return;
 	ssize_t n = read(f, in + in_len, sizeof in - in_len);
 	if (n == 0) {
@@ -247,12 +246,6 @@ size_t runport_pending(void)
 	return out_len - out_off;
 }
 
-void runport_throttle(int on)
-{
-	throttled = on;
-	update_events();
-}
-
 int runport_flush(int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;
@@ -276,7 +269,7 @@ int runport_attach(int f, const struct runport_ops *o)
 	fd = f;
 	ops = o;
 	out_len = out_off = in_len = 0;
-	throttled = absent = absent_told = 0;
+	absent = absent_told = 0;
 	watch_add(&port_watch, fd, POLLIN, on_port, NULL);
 	return 0;
 }

@@ -22,6 +22,9 @@ static struct ereq *waiter;
 static char *in_q;              /* the host's stdin on its way to the container */
 static size_t in_len, in_cap;
 static int in_eof, in_closed;
+static size_t taken;            /* stdin handed on (or dropped) that the host has not been told of */
+#define TAKEN_STEP (32u << 10)  /* told in steps this big, and whenever the queue empties */
+#define IN_MAX (4 * RUN_STDIN_WINDOW)   /* a host that ignores the window is cut off here */
 static unsigned char hdr[8];    /* where the attach stream is in its frames (see forward) */
 static size_t hdr_have, payload_left;
 
@@ -125,6 +128,17 @@ static void on_attach(int fd, short rev, void *arg)
 	attach_events();
 }
 
+/* The host's credit back: what has left the queue, so it may send that much more. */
+static void tell_taken(void)
+{
+	if (!taken || (in_len && taken < TAKEN_STEP))
+		return;
+	unsigned char b[4] = { (unsigned char)(taken >> 24), (unsigned char)(taken >> 16), (unsigned char)(taken >> 8),
+			       (unsigned char)taken };
+	if (runport_send(RUN_F_TAKEN, b, sizeof b) == 0)
+		taken = 0;
+}
+
 static void stdin_flush(void)
 {
 	while (attach_fd >= 0 && in_len) {
@@ -132,18 +146,20 @@ static void stdin_flush(void)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				warn("run: the container's stdin: %s", strerror(errno));
+				taken += in_len;
 				in_len = 0;
 			}
 			break;
 		}
 		memmove(in_q, in_q + n, in_len - (size_t)n);
 		in_len -= (size_t)n;
+		taken += (size_t)n;
 	}
+	tell_taken();
 	if (attach_fd >= 0 && !in_len && in_eof && !in_closed) {
 		shutdown(attach_fd, SHUT_WR);   /* the engine closes the container's stdin (StdinOnce) */
 		in_closed = 1;
 	}
-	runport_throttle(in_len > RUNPORT_HIGH);
 	attach_events();
 }
 
@@ -157,8 +173,14 @@ static void on_attach_io(int fd, short rev, void *arg)
 
 void runstream_stdin(const char *data, size_t len)
 {
-	if (!run.interactive)
+	if (!run.interactive || attach_eof || in_len + len > IN_MAX) {
+		/* Nobody to take it: the container's streams have ended, or the host overran its window. */
+		if (run.interactive && !attach_eof && len)
+			err("run: the host sent stdin beyond its window (%zu bytes queued); %zu bytes dropped", in_len, len);
+		taken += len;
+		tell_taken();
 		return;
+	}
 	if (!len) {
 		in_eof = 1;
 	} else {
@@ -169,6 +191,8 @@ void runstream_stdin(const char *data, size_t len)
 			char *p = realloc(in_q, cap);
 			if (!p) {
 				err("run: the container's stdin: %s; input dropped", strerror(ENOMEM));
+				taken += len;
+				tell_taken();
 				return;
 			}
 			in_q = p;

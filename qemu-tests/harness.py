@@ -45,6 +45,7 @@ current_test = None   # set by run.py: the default name of an Appliance created 
 current = None        # the most recently started Appliance, whose console run.py shows on failure
 _live = set()
 booted = []         # every Appliance started since run.py last cleared it (one test's)
+booted_logs = []    # the console logs of other machines this test started (kvm --run)
 _names = set()
 
 
@@ -391,15 +392,30 @@ class Appliance:
         self._log.close()
 
 
+def died_before_init(text):
+    """Whether a console shows the kernel panicking before it ran /init."""
+    panic = text.find('Kernel panic')
+    return panic >= 0 and 'Run /init as init process' not in text[:panic]
+
+
 def kernel_died_before_init():
-    """The Appliance of this test whose kernel panicked before it ran /init, or None: a crash of the
-    emulated machine (seen once in CI under TCG, in sched_clock_cpu at 1.5 s), not of our code."""
+    """The console log of this test's machine whose kernel panicked before it ran /init, or None:
+    a crash of the emulated machine (seen in CI under TCG, in sched_clock_cpu at 1.5 s), not of
+    our code. Appliances are in `booted`; machines started otherwise (kvm --run) add their log
+    to `booted_logs`."""
     for vm in booted:
         with vm._cond:
             text = vm.text
-        panic = text.find('Kernel panic')
-        if panic >= 0 and 'Run /init as init process' not in text[:panic]:
-            return vm
+        if died_before_init(text):
+            return vm.console_log
+    for path in booted_logs:
+        try:
+            with open(path, 'rb') as f:
+                text = f.read().decode(errors='replace')
+        except OSError:
+            continue
+        if died_before_init(text):
+            return path
     return None
 
 

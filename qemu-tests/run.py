@@ -106,13 +106,14 @@ def main(patterns):
         t = time.monotonic()
         for attempt in (1, 2):
             harness.booted.clear()
+            harness.booted_logs.clear()
             error = run_one(mod, full, fn, shared)
             crashed = harness.kernel_died_before_init() if error else None
             if not crashed or attempt == 2:
                 break
             # Before /init nothing of ours has run: the emulator's flake, retried once and said so.
             comment('%s: the guest kernel panicked before /init (%s); running the test again'
-                    % (full, crashed.console_log))
+                    % (full, crashed))
         if error is None:
             passed += 1
             print('ok %d - %s (%.1f s)' % (n, full, time.monotonic() - t), flush=True)

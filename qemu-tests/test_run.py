@@ -2,6 +2,7 @@
 its streams, its exit status, stdin, signals, --rm, --commit, -v, -p, and a missing image.
 Each test boots ./kvm --run itself (TCG, restricted network) on a data disk of its own."""
 import atexit
+import hashlib
 import os
 import re
 import select
@@ -26,6 +27,7 @@ class Run:
         os.makedirs(self.dir, exist_ok=True)
         self.disk = disk or make_disk(os.path.join(self.dir, 'docker.img'))
         self.log = os.path.join(self.dir, 'console.log')
+        harness.booted_logs.append(self.log)
         cmd = [os.path.join(ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'), '--net', 'restricted',
                '--disk', self.disk, '--log', self.log, *kvm_args, '--run', *run_args]
         self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
@@ -131,6 +133,38 @@ def test_a_second_signal_kills_a_container_that_ignores_the_first():
     status, _, err = r.finish(timeout=120)
     assert status == 137, r.why('status %d, stderr %r' % (status, err))
     assert b'killing the container' in err, r.why(err)
+
+
+def test_ctrl_c_overtakes_stdin_the_container_does_not_read():
+    # Endless stdin that the container never reads: input backs up in the guest, and the stop
+    # request must not wait behind it (the first Ctrl-C stops the container; no third one needed).
+    with open('/dev/zero', 'rb') as zero:
+        r = Run(['-i', '--image-tar', TAR, IMAGE, 'sh', '-c',
+                 'trap "echo stopping; exit 7" INT TERM; echo ready; while :; do sleep 1; done'], stdin=zero)
+    r.wait_output(r'ready\n')
+    t0 = time.monotonic()
+    r.proc.send_signal(signal.SIGINT)
+    status, out, err = r.finish(timeout=120)
+    assert status == 7, r.why('status %d, stderr %r' % (status, err))
+    assert out.endswith(b'stopping\n'), r.why(repr(out))
+    assert b'killing the container' not in err, r.why(err)
+    print('# SIGINT to exit with stdin backed up: %.1f s' % (time.monotonic() - t0))
+
+
+def test_megabytes_of_stdin_from_a_file_arrive_whole():
+    # A regular file as stdin (epoll refuses one), larger than the stdin window many times over:
+    # every byte arrives, in order, and the window's credit never runs dry.
+    path = os.path.join(harness.OUT, harness.current_test + '.in')
+    data = hashlib.sha256(b'seed').digest() * (3 * 1024 * 1024 // 32 + 5)
+    with open(path, 'wb') as f:
+        f.write(data)
+    with open(path, 'rb') as f:
+        r = Run(['-i', '--rm', '--image-tar', TAR, IMAGE, 'sh', '-c', 'wc -c; echo done'], stdin=f)
+    t0 = time.monotonic()
+    status, out, err = r.finish()
+    assert status == 0, r.why('status %d, stderr %r' % (status, err))
+    assert out.split() == [str(len(data)).encode(), b'done'], r.why(repr(out))
+    print('# %d KiB of stdin through the run port: %.1f s' % (len(data) >> 10, time.monotonic() - t0))
 
 
 def test_volume_port_and_sigint():
