@@ -9,9 +9,9 @@ from harness import OUT, ROOT
 KVM = os.path.join(ROOT, 'kvm')
 
 
-def kvm(*args):
+def kvm(*args, env=None):
     r = subprocess.run([KVM, '--accel', 'tcg', *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=30)
+                       timeout=30, env=env and dict(os.environ, **env))
     return r.returncode, r.stdout, r.stderr
 
 
@@ -47,6 +47,29 @@ def test_run_builds_the_spec_and_the_shares():
     assert 'hostfwd=tcp:127.0.0.1:18080-:18080' in cmd and 'mount_tag=od0' in cmd and 'readonly=on' in cmd, cmd
     assert 'od.run ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off:10.0.2.3 od.iptables=0' in cmd, cmd
     assert 'name=opt/org.onlydocker/run' in cmd and 'name=org.onlydocker.run' in cmd, cmd
+
+
+def test_a_file_is_shared_alone_and_dry_run_stages_nothing():
+    d = os.path.join(OUT, 'test_kvm.file')
+    os.makedirs(d, exist_ok=True)
+    for f in ('conf', 'secret'):
+        with open(os.path.join(d, f), 'w') as fh:
+            fh.write(f + '\n')
+    st, out, err = kvm('--dry-run', '--disk', 'none', '--net', 'none', '--run', '-v', '%s/conf:/etc/conf' % d,
+                       'repo/img:tag')
+    assert st == 0, err
+    cmd, spec = out.rstrip('\n').rsplit('\n', 1)
+    paths = [a.split('path=')[1].split(',')[0] for a in cmd.split() if a.startswith('local,id=fsod0,')]
+    assert len(paths) == 1 and paths[0] != d and os.path.dirname(paths[0]) != '/', (paths, cmd)
+    assert json.loads(spec)['binds'] == ['/run/onlydocker/share/od0/conf:/etc/conf:rw'], spec
+    assert sorted(os.listdir(d)) == ['conf', 'secret'], os.listdir(d)     # --dry-run made nothing
+    # With the run's private directory on another filesystem (no hard link there), the
+    # directory of its own goes next to the file, hidden.
+    if os.stat('/dev/shm').st_dev != os.stat(d).st_dev:
+        st, out, err = kvm('--dry-run', '--disk', 'none', '--net', 'none', '--run', '-v', '%s/conf:/etc/conf' % d,
+                           'repo/img:tag', env={'TMPDIR': '/dev/shm'})
+        assert st == 0 and ('path=%s/.kvm-run-' % d) in out, (err, out)
+        assert sorted(os.listdir(d)) == ['conf', 'secret'], os.listdir(d)
 
 
 def test_bad_input_is_named_and_nothing_starts():

@@ -198,6 +198,37 @@ def test_volume_port_and_sigint():
     assert status == 0, r.why('status %d, stderr %r' % (status, err))
 
 
+def test_a_file_volume_shares_that_file_alone_and_writes_reach_it():
+    d = os.path.join(harness.OUT, harness.current_test + '.dir')
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+    for f in ('notes', 'secret'):
+        with open(os.path.join(d, f), 'w') as fh:
+            fh.write('host %s\n' % f)
+    r = Run(['-i', '-v', '%s/notes:/notes' % d, '--image-tar', TAR, IMAGE, 'sh', '-c',
+             'echo from inside >> /notes; echo ready; cat > /dev/null'], stdin=subprocess.PIPE)
+    r.wait_output(r'ready\n')
+    # What QEMU exports for the file: a directory holding the file and nothing else.
+    qemu = subprocess.run(['pgrep', '-P', str(r.proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(qemu) == 1, r.why('QEMU pids %s' % qemu)
+    with open('/proc/%s/cmdline' % qemu[0], 'rb') as f:
+        args = f.read().decode().split('\0')
+    shared = [a.split('path=')[1].split(',')[0] for a in args if 'security_model=' in a]
+    assert len(shared) == 2, r.why('9p shares: %s' % shared)           # the file and the image archive
+    for path in shared:
+        assert len(os.listdir(path)) == 1, r.why('%s holds %s' % (path, os.listdir(path)))
+    assert os.listdir(shared[0]) == ['notes'], r.why(os.listdir(shared[0]))
+    with open(os.path.join(d, 'notes')) as f:
+        assert f.read() == 'host notes\nfrom inside\n', r.why('the write did not reach the host file')
+    r.proc.stdin.close()
+    r.proc.stdin = None
+    status, _, err = r.finish()
+    assert status == 0, r.why('status %d, stderr %r' % (status, err))
+    assert sorted(os.listdir(d)) == ['notes', 'secret'], os.listdir(d)
+    assert not any(os.path.exists(p) for p in shared), r.why('left behind: %s' % shared)
+
+
 def test_commit_then_run_the_new_image_from_the_disk():
     r = Run(['--name', 'keeper', '--commit', 'test/committed:v1', '--image-tar', TAR, IMAGE, 'sh', '-c',
              'echo kept > /made; exit 0'])
