@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +252,11 @@ static void create(void)
 	free(json);
 }
 
-static void check_image(int after_pull);
+/* Where the image comes from, in README's order: the data disk's, else the --image-tar archive's,
+ * else pulled. check_image() asks the engine again after each of the last two. */
+enum image_from { FROM_DISK, FROM_ARCHIVE, FROM_PULL };
+static void check_image(enum image_from from);
+static void load_archive(void);
 
 /* The pull answers 200 at once and reports its fate in the JSON stream that follows. */
 static void pull_chunk(struct ereq *r, const char *data, size_t len, void *arg)
@@ -275,18 +280,24 @@ static void pulled(struct ereq *r, int status, const char *body, size_t len, voi
 		run_fail(EXIT_OWN, "image %s: not on the data disk, and pulling it failed: %s", image,
 		     pull_error[0] ? pull_error : status < 0 ? strerror(-status) : engine_errmsg(body));
 	else
-		check_image(1);
+		check_image(FROM_PULL);
 }
 
 static void image_checked(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len;
-	int after_pull = arg != NULL;
+	enum image_from from = (enum image_from)(intptr_t)arg;
 	if (status == 200) {
+		if (from == FROM_DISK && str("image_tar"))
+			info("run: %s is on the data disk: the --image-tar archive is not loaded", image);
 		create();
 		return;
 	}
-	if (status != 404 || after_pull) {
+	if (status == 404 && from == FROM_DISK && str("image_tar")) {
+		load_archive();
+		return;
+	}
+	if (status != 404 || from == FROM_PULL) {
 		run_fail(EXIT_OWN, "image %s: %d %s", image, status, status < 0 ? strerror(-status) : engine_errmsg(body));
 		return;
 	}
@@ -304,11 +315,11 @@ static void image_checked(struct ereq *r, int status, const char *body, size_t l
 	engine_call("POST", path, NULL, -1, PULL_MS, pulled, pull_chunk, NULL);
 }
 
-static void check_image(int after_pull)
+static void check_image(enum image_from from)
 {
 	char path[400];
 	snprintf(path, sizeof path, ENGINE_API "/images/%s/json", image);
-	engine_call("GET", path, NULL, -1, CALL_MS, image_checked, NULL, after_pull ? (void *)1 : NULL);
+	engine_call("GET", path, NULL, -1, CALL_MS, image_checked, NULL, (void *)(intptr_t)from);
 }
 
 static void loaded(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -322,7 +333,20 @@ static void loaded(struct ereq *r, int status, const char *body, size_t len, voi
 	}
 	info("run: %s loaded", str("image_tar"));
 	if (!stopped_early())
-		check_image(0);
+		check_image(FROM_ARCHIVE);
+}
+
+static void load_archive(void)
+{
+	if (stopped_early())
+		return;
+	const char *tar = str("image_tar");
+	int fd = open(tar, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		run_fail(EXIT_OWN, "--image-tar: %s: %s", tar, strerror(errno));
+		return;
+	}
+	engine_call("POST", ENGINE_API "/images/load?quiet=1", NULL, fd, LOAD_MS, loaded, NULL, NULL);
 }
 
 static void engine_up(void)
@@ -330,19 +354,8 @@ static void engine_up(void)
 	if (run.state != R_BOOT)
 		return;
 	run.state = R_IMAGE;
-	if (stopped_early())
-		return;
-	const char *tar = str("image_tar");
-	if (!tar) {
-		check_image(0);
-		return;
-	}
-	int fd = open(tar, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		run_fail(EXIT_OWN, "--image-tar: %s: %s", tar, strerror(errno));
-		return;
-	}
-	engine_call("POST", ENGINE_API "/images/load?quiet=1", NULL, fd, LOAD_MS, loaded, NULL, NULL);
+	if (!stopped_early())
+		check_image(FROM_DISK);
 }
 
 static void engine_down(void)

@@ -234,15 +234,19 @@ def test_commit_then_run_the_new_image_from_the_disk():
              'echo kept > /made; exit 0'])
     status, _, err = r.finish()
     assert status == 0, r.why('status %d, stderr %r' % (status, err))
-    # No --image-tar now: the committed image is on the data disk.
-    r2 = Run(['test/committed:v1', 'cat', '/made'], disk=r.disk, name=harness.current_test + '.second')
+    # No --image-tar now: the committed image is on the data disk. Committed again, as the
+    # archive's own name, so the disk holds an IMAGE of its own.
+    r2 = Run(['--commit', IMAGE, 'test/committed:v1', 'cat', '/made'], disk=r.disk,
+             name=harness.current_test + '.second')
     status, out, err = r2.finish()
     assert (status, out) == (0, b'kept\n'), r2.why('status %d, %r %r' % (status, out, err))
-    # A commit is only for a container that exits with 0.
-    r3 = Run(['--commit', 'test/never:v1', 'test/committed:v1', 'sh', '-c', 'exit 7'], disk=r.disk,
-             name=harness.current_test + '.third')
-    status, _, err = r3.finish()
-    assert status == 7, r3.why('status %d %r' % (status, err))
+    # The data disk's image comes before the archive's (which would bring the original back),
+    # and a commit is only for a container that exits with 0.
+    r3 = Run(['--commit', 'test/never:v1', '--image-tar', TAR, IMAGE, 'sh', '-c', 'cat /made; exit 7'],
+             disk=r.disk, name=harness.current_test + '.third')
+    status, out, err = r3.finish()
+    assert (status, out) == (7, b'kept\n'), r3.why('status %d %r %r' % (status, out, err))
+    assert 'is on the data disk: the --image-tar archive is not loaded' in r3.console(200), r3.why('')
     repos = subprocess.run(['debugfs', '-R', 'cat /image/overlay2/repositories.json', r.disk],
                            capture_output=True, text=True).stdout
     assert 'test/committed:v1' in repos and 'test/never' not in repos, repos
