@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 
 #define CG "/sys/fs/cgroup"

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/wait.h>
+#include "fileio.h"
 #include "init.h"
 #include "shutdown.h"
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "disklabel.h"
+#include "fileio.h"
 #include "init.h"
 
 #define TARGET "/var/lib/docker"

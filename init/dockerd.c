@@ -17,6 +17,7 @@
 #include "enginelife.h"
 #include "logfile.h"
 #include "pressure.h"
+#include "fileio.h"
 #include "init.h"
 #include "shutdown.h"
 

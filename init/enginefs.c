@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "disklabel.h"
+#include "fileio.h"
 #include "init.h"
 
 #define ENGINE_DISK_WAIT_MS 15000   /* virtio_blk loads in the background coldplug */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 
 #define ENTROPY_WAIT_MS 30000

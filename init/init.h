@@ -113,7 +113,4 @@ void run_shutdown(void);                /* the machine is going down: the status
 void swarm_setup(void);                 /* od.swarm, od.swarm.join: until the node is a member */
 void unmount_all(void);
 
-int write_file(const char *path, const char *text);
-int read_file(const char *path, char *buf, size_t size);
-int mkdirs(const char *path, mode_t mode);
 #endif

@@ -9,6 +9,7 @@
 #include <sys/klog.h>
 #include <sys/reboot.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 #include "oomwatch.h"
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 #include "modules.h"
 

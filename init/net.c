@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 
 static struct watch nl_watch;

@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 
 #define NEWROOT "/.newroot"

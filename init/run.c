@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "engine.h"
 #include "enginelife.h"
+#include "fileio.h"
 #include "init.h"
 #include "run.h"
 #include "shutdown.h"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 #include "run.h"
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "fileio.h"
 #include "init.h"
 #include "shutdown.h"
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "engine.h"
 #include "enginelife.h"
+#include "fileio.h"
 #include "init.h"
 #include "shutdown.h"
 

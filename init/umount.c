@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/swap.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 
 static void swap_off(void)

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fileio.h"
 #include "init.h"
 #include "oomwatch.h"
 #include "pressure.h"

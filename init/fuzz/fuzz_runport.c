@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "init.h"
 #include "run.h"
 

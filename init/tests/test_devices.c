@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "disklabel.h"
+#include "fileio.h"
 #include "init.h"
 #include "modules.h"
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include "fileio.h"
 #include "init.h"
 #include "oomwatch.h"
 #include "pressure.h"

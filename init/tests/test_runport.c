@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "fileio.h"
 #include "init.h"
 #include "log_stub.h"
 #include "run.h"
