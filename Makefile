@@ -76,7 +76,7 @@ $(UNIT_DIR)/test_engine: init/tests/test_engine.c init/tests/fake_engine.c init/
 		$(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c -lcmocka
 
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
-PID1_SRC := $(addprefix init/,supervise.c loop.c power.c shutdown.c cmdline.c engine.c enginelife.c engine_http.c engine_events.c engine_version.c syscont.c \
+PID1_SRC := $(addprefix init/,supervise.c loop.c power.c signals.c shutdown.c cmdline.c engine.c enginelife.c engine_http.c engine_events.c engine_version.c syscont.c \
 	shell.c dockerd.c containerd.c umount.c fileio.c log.c net.c run.c runport.c runstream.c swarm.c uevent.c pressure.c logfile.c)
 $(UNIT_DIR)/test_pid1: init/tests/test_pid1.c $(PID1_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
 	mkdir -p $(UNIT_DIR)

@@ -1,6 +1,6 @@
-/* Requests to stop the machine, all leading to shutdown_request(): signals to PID 1 in busybox's
- * convention (USR1 halt, USR2 poweroff, TERM reboot; PWR poweroff; INT is Ctrl-Alt-Del), the ACPI
- * power button (an input device reporting KEY_POWER), and our `poweroff`/`reboot`/`halt` command. */
+/* Requests to stop the machine besides signals (signals.c): the ACPI power button (an input
+ * device reporting KEY_POWER), and our `poweroff`/`reboot`/`halt` command. Both lead to
+ * shutdown_request(). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -11,58 +11,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/reboot.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include "init.h"
 #include "shutdown.h"
 
-static struct watch sig_watch;
 static struct watch buttons[4];
 static char watched[4][16];     /* their /dev/input names: a later scan skips them */
 static int nbuttons;
-
-static const struct {
-	int sig;
-	enum power_action action;
-	const char *why;
-} sigmap[] = {
-	{ SIGUSR1, PA_HALT, "SIGUSR1 (halt)" },
-	{ SIGUSR2, PA_POWEROFF, "SIGUSR2 (poweroff)" },
-	{ SIGTERM, PA_REBOOT, "SIGTERM (reboot)" },
-	{ SIGPWR, PA_POWEROFF, "SIGPWR (power failure)" },
-	{ SIGINT, PA_REBOOT, "Ctrl-Alt-Del" },
-};
-
-static void on_signal(int fd, short rev, void *arg)
-{
-	(void)rev; (void)arg;
-	struct signalfd_siginfo si;
-	while (read(fd, &si, sizeof si) == sizeof si) {
-		if (si.ssi_signo == SIGCHLD) {
-			reap_all();
-			continue;
-		}
-		for (size_t i = 0; i < sizeof sigmap / sizeof sigmap[0]; i++)
-			if ((int)si.ssi_signo == sigmap[i].sig) {
-				char why[96];
-				snprintf(why, sizeof why, "%s from pid %u", sigmap[i].why, si.ssi_pid);
-				shutdown_request(sigmap[i].action, why);
-			}
-	}
-}
-
-int signals_setup(void)
-{
-	sigset_t all;
-	sigfillset(&all);
-	int fd = signalfd(-1, &all, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0) {
-		err("signals: signalfd: %s", strerror(errno));
-		return -errno;
-	}
-	watch_add(&sig_watch, fd, POLLIN, on_signal, NULL);
-	return 0;
-}
 
 static void on_button(int fd, short rev, void *arg)
 {
