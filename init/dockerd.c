@@ -19,7 +19,6 @@
 #include "pressure.h"
 #include "fileio.h"
 #include "init.h"
-#include "shutdown.h"
 
 #define LOG_PATH "/run/dockerd.log"
 #define LOG_MAX (8LL << 20)      /* then dockerd.log.1: at most twice this in RAM */
@@ -46,8 +45,8 @@ static int misses, hung;
 static int64_t live_sent;
 static long long stall_at_send;         /* memory stall total (us) when the ping went out, or < 0 */
 static int own_containerd;        /* containerd is init's child, not dockerd's */
-
-int dockerd_running(void) { return dockerd.pid > 0; }
+static int stopping;              /* the machine is going down: no restart, no ping */
+static void (*stopped)(void);     /* the shutdown stage waiting for its exit */
 
 static void keep_tail(const char *p, size_t n)
 {
@@ -120,7 +119,7 @@ static void engine_hangs(void)
 static void live_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)body; (void)len; (void)arg;
-	if (status == -ECANCELED || !dockerd.pid || !api_up || hung || shutdown_in_progress())
+	if (status == -ECANCELED || !dockerd.pid || !api_up || hung || stopping)
 		return;
 	long long stall = stall_at_send >= 0 ? psi_total("memory", "some") - stall_at_send : -1;
 	if (status == 200) {
@@ -146,7 +145,7 @@ static void live_done(struct ereq *r, int status, const char *body, size_t len, 
 static void live_ping(void *arg)
 {
 	(void)arg;
-	if (!dockerd.pid || !api_up || shutdown_in_progress())
+	if (!dockerd.pid || !api_up || stopping)
 		return;
 	live_sent = now_ms();
 	stall_at_send = psi_total("memory", "some");
@@ -217,13 +216,17 @@ static void on_exit_dockerd(struct child *c, int status)
 		engine_mark_down();
 		/* What the listeners left in flight would wait for a socket that is gone. At shutdown
 		 * the engine phase owns what is still pending. */
-		if (!shutdown_in_progress())
+		if (!stopping)
 			engine_cancel_all();
 	}
 	api_up = 0;
-	if (shutdown_in_progress()) {
+	if (stopping) {
 		info("dockerd: exited (status %d) after %lld ms", code, (long long)ran);
-		shutdown_dockerd_exited();
+		if (stopped) {
+			void (*d)(void) = stopped;
+			stopped = NULL;
+			d();
+		}
 		return;
 	}
 	int delay = restart_delay(&failures, ran);
@@ -260,7 +263,7 @@ static void start(void *arg)
 {
 	(void)arg;
 	static char *argv[64];
-	if (shutdown_in_progress())     /* asked to stop before it ever started (kvm --run with no host) */
+	if (stopping)     /* asked to stop before it ever started (kvm --run with no host) */
 		return;
 	static char extra[VALUE_MAX];
 	int n = 0;
@@ -353,10 +356,25 @@ void dockerd_start(void)
 	start(NULL);
 }
 
-void dockerd_stop(void)
+void dockerd_hold(void)
 {
+	stopping = 1;
 	timer_cancel(&restart_timer);
 	timer_cancel(&ping_timer);
-	if (dockerd.pid > 0)
-		kill(dockerd.pid, SIGTERM);
+	timer_cancel(&live_timer);
+}
+
+void dockerd_stop(int budget_ms, void (*done)(void))
+{
+	(void)budget_ms;        /* the caller's deadline bounds the wait */
+	dockerd_hold();
+	if (dockerd.pid <= 0) {
+		done();
+		return;
+	}
+	stopped = done;
+	/* dockerd's HTTP server waits up to 5 s for open connections before it exits: our events
+	 * stream is one, and nothing more is asked of the engine now. */
+	engine_cancel_all();
+	kill(dockerd.pid, SIGTERM);
 }

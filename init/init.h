@@ -29,6 +29,16 @@ struct watch {
 };
 void watch_add(struct watch *w, int fd, short events, void (*fn)(int, short, void *), void *arg);
 void watch_del(struct watch *w);
+/* A part whose fds come and go each turn (the engine client's connections), polled beside the
+ * watches: fds() fills its slice, dispatch() gets it back after poll, expire() runs its deadlines. */
+struct poll_source {
+	int (*fds)(struct pollfd *pfd, int max);
+	void (*dispatch)(const struct pollfd *pfd, int n);
+	int (*timeout_ms)(void);                /* until its nearest deadline, -1 if none */
+	void (*expire)(void);
+	struct poll_source *next;               /* loop.c's */
+};
+void loop_add_source(struct poll_source *src);  /* src lives for good */
 void loop_run(void) __attribute__((noreturn));
 
 /* ---- supervise.c: spawn, the reaper, and the child registry ---- */
@@ -59,7 +69,7 @@ int no_children_left(void);         /* the last reap found no child at all */
 int restart_delay(int *failures, int64_t ran_ms);
 extern char *const default_env[];
 
-/* ---- signals / power (shutdown's own calls: shutdown.h) ---- */
+/* ---- signals / power (shutdown: shutdown.h, final.h) ---- */
 int signals_setup(void);                /* the signalfd, watched by the loop */
 void power_button_setup(int last);     /* last: the input drivers are all loaded */
 int control_main(const char *name, int argc, char **argv);
@@ -97,11 +107,10 @@ int datadisk_setup(void);
 int enginefs_mount(void);
 extern int engine_fd;                   /* the image, opened before the root switch, or -1 */
 void console_shell_start(void);
-void console_shell_hangup(void);       /* at shutdown: interactive shells ignore SIGTERM */
 const char *console_tty(void);         /* the real tty behind /dev/console, e.g. /dev/ttyS0 */
 void dockerd_start(void);
-void dockerd_stop(void);                /* SIGTERM; shutdown learns of the exit by dockerd_running() */
-int dockerd_running(void);
+void dockerd_hold(void);                /* shutdown began: no restart from now on */
+void dockerd_stop(int budget_ms, void (*done)(void));  /* SIGTERM; done() once it exited */
 /* containerd.c: containerd beside dockerd, started by dockerd_start() */
 #define CONTAINERD_SOCK "/var/run/docker/containerd/containerd.sock"
 #define OOM_ADJ_ENGINE "-999"           /* the engine is what every container needs: the OOM killer's last pick */
@@ -111,6 +120,5 @@ void syscont_setup(void);               /* dhcp and dom0: listens to the engine'
 void run_setup(void);                   /* boot: the spec, the port, the shared directories */
 void run_shutdown(void);                /* the machine is going down: the status must reach the host */
 void swarm_setup(void);                 /* od.swarm, od.swarm.join: until the node is a member */
-void unmount_all(void);
 
 #endif

@@ -1,17 +1,25 @@
 /* The one event loop of PID 1: poll over watched fds (the signalfd, the power button, uevents)
- * and the engine's connections, with timers and a safety tick. No threads, no blocking calls. */
+ * and the fds of registered sources (the engine client's connections), with timers and a safety
+ * tick. No threads, no blocking calls. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include "engine.h"
 #include "init.h"
 
 #define SAFETY_TICK_MS 1000
 #define MAX_FDS 128
+#define MAX_SOURCES 4
 
 static struct timer *timers;
 static struct watch *watches;
+static struct poll_source *sources;
+
+void loop_add_source(struct poll_source *src)
+{
+	src->next = sources;
+	sources = src;
+}
 
 void timer_arm(struct timer *t, int delay_ms, void (*fn)(void *), void *arg)
 {
@@ -78,9 +86,11 @@ static int next_timeout(void)
 		if (t->when && t->when < best)
 			best = t->when;
 	int ms = (int)(best - now);
-	int e = engine_timeout_ms();
-	if (e >= 0 && e < ms)
-		ms = e;
+	for (struct poll_source *src = sources; src; src = src->next) {
+		int e = src->timeout_ms();
+		if (e >= 0 && e < ms)
+			ms = e;
+	}
 	return ms < 0 ? 0 : ms;
 }
 
@@ -91,17 +101,23 @@ void loop_run(void)
 
 	for (;;) {
 		int n = 0;
-		for (struct watch *w = watches; w && n < MAX_FDS; w = w->next) {
+		for (struct watch *w = watches; w && n < MAX_FDS - 1; w = w->next) {
 			pfd[n].fd = w->fd;
 			pfd[n].events = w->events;
 			pfd[n].revents = 0;
 			owner[n++] = w;
 		}
 		int nw = n;
-		n += engine_pollfds(pfd + nw, MAX_FDS - nw);
+		/* Each source's slice of pfd, in list order: its offset and length. */
+		int off[MAX_SOURCES], len[MAX_SOURCES], ns = 0;
+		for (struct poll_source *src = sources; src && ns < MAX_SOURCES; src = src->next, ns++) {
+			off[ns] = n;
+			len[ns] = src->fds(pfd + n, MAX_FDS - 1 - n);
+			n += len[ns];
+		}
 		/* Console output that waited: the poll wakes when the line takes more (log.c owns it). */
 		int cfd = log_console_fd();
-		if (cfd >= 0 && n < MAX_FDS)
+		if (cfd >= 0)
 			pfd[n++] = (struct pollfd){ .fd = cfd, .events = POLLOUT };
 		int r = poll(pfd, n, next_timeout());
 		if (r < 0 && errno != EINTR) {
@@ -113,10 +129,13 @@ void loop_run(void)
 			for (int i = 0; i < nw; i++)
 				if (pfd[i].revents && owner[i]->fd == pfd[i].fd)
 					owner[i]->fn(pfd[i].fd, pfd[i].revents, owner[i]->arg);
-			engine_dispatch(pfd + nw, n - nw - (cfd >= 0 && n > nw));
+			int i = 0;
+			for (struct poll_source *src = sources; src && i < ns; src = src->next, i++)
+				src->dispatch(pfd + off[i], len[i]);
 		}
 		log_flush();
-		engine_expire();
+		for (struct poll_source *src = sources; src; src = src->next)
+			src->expire();
 		run_timers();
 		/* SIGCHLD coalesces and may be lost in a burst: the tick reaps whatever was missed. */
 		reap_all();

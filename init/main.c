@@ -9,13 +9,30 @@
 #include <sys/klog.h>
 #include <sys/reboot.h>
 #include <unistd.h>
+#include "engine.h"
 #include "fileio.h"
 #include "init.h"
 #include "oomwatch.h"
+#include "shutdown.h"
+#include "syscont.h"
 
 struct config cfg;
 
 static void report(const char *msg) { warn("%s", msg); }
+
+/* Shutdown's engine phase, in order; each stage calls back when done (shutdown.c runs them, then
+ * the final phase: every process ended, the disks clean, reboot(2), final.c). */
+static const struct shutdown_stage engine_phase[] = {
+	{ "stopping containers", "containers stopped", containers_stop_all, NULL },
+	{ "preparing dom0 for the next boot", "dom0 for the next boot made", syscont_prepare_next, NULL },
+	{ "stopping the DHCP container", "DHCP container stopped", syscont_stop_dhcp, NULL },
+	{ "stopping dockerd", "dockerd stopped", dockerd_stop, dockerd_hold },
+};
+
+/* The engine client's connections, polled by the loop beside its own watches. */
+static struct poll_source engine_source = {
+	.fds = engine_pollfds, .dispatch = engine_dispatch, .timeout_ms = engine_timeout_ms, .expire = engine_expire,
+};
 
 /* Before the loop a step may be fatal; fatal means a message and the debug shell, never exit. */
 static void fatal(const char *step)
@@ -68,6 +85,8 @@ int main(int argc, char **argv)
 
 	if (signals_setup() < 0)
 		fatal("signals");
+	shutdown_setup(engine_phase, sizeof engine_phase / sizeof engine_phase[0], cfg.shutdown_timeout_ms, run_shutdown);
+	loop_add_source(&engine_source);
 	/* Before any child runs: making the first cgroup live-patches kernel code (see cgroups.c). */
 	if (cgroups_setup() < 0)
 		fatal("cgroups");

@@ -59,12 +59,6 @@ static void start(void *unused)
 		timer_arm(&respawn, 5000, start, NULL);
 }
 
-void console_shell_hangup(void)
-{
-	if (shell.pid > 0)
-		kill(shell.pid, SIGHUP);
-}
-
 void console_shell_start(void)
 {
 	if (cfg.console_shell && !shell.pid)

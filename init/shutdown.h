@@ -1,14 +1,26 @@
 /* Shutdown, as the rest of init asks for it and sees it: the request, whether it is under way, and
- * the two events shutdown.c waits on (a reaped child, dockerd gone). The hooks are for the tests. */
+ * the engine phase's stages, which main.c lists in order from their owners (shutdown.c calls none
+ * by name). The final phase that follows is final.c's. */
 #ifndef OD_SHUTDOWN_H
 #define OD_SHUTDOWN_H
+#include "final.h"
 
-enum power_action { PA_NONE, PA_HALT, PA_POWEROFF, PA_REBOOT };
+struct shutdown_stage {
+	const char *doing;                      /* "stopping dockerd": what the deadline interrupted */
+	const char *done;                       /* "dockerd stopped": logged with its time */
+	/* Does its part within budget_ms and calls done() once, maybe at once. */
+	void (*run)(int budget_ms, void (*done)(void));
+	void (*begin)(void);                    /* optional, at the request: start nothing new */
+};
+/* Before anything can ask for a shutdown: the stages (kept, not copied), the overall deadline of
+ * the engine phase, and the final phase's last words (kvm --run's status to the host). */
+void shutdown_setup(const struct shutdown_stage *stages, int n, int timeout_ms, void (*last_words)(void));
 void shutdown_request(enum power_action a, const char *why);
 int shutdown_in_progress(void);
-void shutdown_after_reap(void);         /* supervise.c's reaper, after each round */
-void shutdown_dockerd_exited(void);
-extern int (*shutdown_reboot)(int cmd); /* reboot(2) in a child, or a test's fake */
-extern void (*shutdown_unmount)(void);
+
+/* Seams for the unit tests: the final phase's plan (reboot(2), the mount table) and a call once
+ * the machine did not go down. */
+extern struct final_plan shutdown_plan;
+extern void (*shutdown_halted)(int code);
 
 #endif

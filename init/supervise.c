@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "init.h"
-#include "shutdown.h"
 
 static struct child *children;
 static unsigned long orphans;
@@ -156,7 +155,6 @@ void reap_all(void)
 	/* Every user process descends from PID 1, so no child means no process left at all
 	 * (kill(-1, 0) cannot tell: it counts the kernel's threads too). */
 	childless = pid < 0 && errno == ECHILD;
-	shutdown_after_reap();
 }
 
 unsigned long reaped_orphans(void) { return orphans; }

@@ -279,6 +279,25 @@ static void prepare_removed(struct ereq *r, int status, const char *body, size_t
 	free(json);
 }
 
+static void (*dhcp_stopped)(void);
+
+static void dhcp_stop_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
+{
+	(void)r; (void)len; (void)arg;
+	if (status != 204 && status != 304 && status != 404)
+		warn("shutdown: stopping the DHCP container: %d %s", status, status < 0 ? strerror(-status) : engine_errmsg(body));
+	dhcp_stopped();
+}
+
+/* At shutdown, after the other containers: the lease's addresses stay, the network goes last. */
+void syscont_stop_dhcp(int timeout_ms, void (*done)(void))
+{
+	dhcp_stopped = done;
+	if (!engine_ready() || !engine_call("POST", ENGINE_API "/containers/" DHCP_NAME "/stop?t=2", NULL, -1,
+					    timeout_ms, dhcp_stop_done, NULL, NULL))
+		done();
+}
+
 void syscont_prepare_next(int timeout_ms, void (*done)(void))
 {
 	if (!engine_ready() || !cfg.dom0 || !done) {

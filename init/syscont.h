@@ -6,4 +6,6 @@
 #define IMAGES_DIR "/usr/share/onlydocker/images"   /* a link into the engine image */
 /* At shutdown, with every container stopped: a fresh dom0 for the next boot to start at once. */
 void syscont_prepare_next(int timeout_ms, void (*done)(void));
+void syscont_stop_dhcp(int timeout_ms, void (*done)(void));     /* after the other containers */
+void containers_stop_all(int timeout_ms, void (*done)(void));   /* stopall.c: all but dhcp, in parallel */
 #endif

@@ -1,5 +1,5 @@
 /* Fuzz target: /proc/self/mountinfo as the shutdown's unmount loop reads it, through libmount
- * (mnt_table_parse_file) and the accessors umount.c uses, from a memfd holding the input. */
+ * (mnt_table_parse_file) and the accessors final.c uses, from a memfd holding the input. */
 #define _GNU_SOURCE
 #include <libmount/libmount.h>
 #include <stdint.h>

@@ -33,3 +33,6 @@ int64_t now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void log_flush(void) {}
+int log_console_fd(void) { return -1; }

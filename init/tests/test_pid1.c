@@ -1,6 +1,7 @@
-/* The reaper and the signal handling, run as PID 1 of a fresh PID namespace (root needed), with
- * reboot(2) and the unmounting replaced by recorders: orphans by the thousand, a supervised child
- * restarted once per exit, and each signal leading to its action. */
+/* The reaper, the signal handling and shutdown's final phase, run as PID 1 of a fresh PID and mount
+ * namespace (root needed), with reboot(2) replaced by a recorder and mount tables of the test's
+ * own: orphans by the thousand, a supervised child restarted once per exit, each signal leading to
+ * its action, and the final phase ending every process and unmounting before it reboots. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -14,14 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "final.h"
 #include "init.h"
-#include "syscont.h"
 #include "shutdown.h"
 
-struct config cfg;
 static int result_fd = -1;
 static struct timer check;
 
@@ -47,14 +49,15 @@ static void run_as_pid1(void (*scenario)(void), void (*from_outside)(pid_t), cha
 	pid_t mid = fork();
 	assert_true(mid >= 0);
 	if (mid == 0) {
-		if (unshare(CLONE_NEWPID) < 0)
+		/* A mount namespace too, private: what the final phase unmounts is the test's alone. */
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(77);
 		pid_t init = fork();
 		if (init == 0) {
 			result_fd = p[1];
 			close(p[0]);
-			config_defaults(&cfg);
-			cfg.shutdown_timeout_ms = 10000;
+			shutdown_setup(NULL, 0, 10000, NULL);
+			shutdown_plan.mountinfo = shutdown_plan.swaps = "/dev/null";
 			sigset_t all;
 			sigfillset(&all);
 			sigprocmask(SIG_BLOCK, &all, NULL);
@@ -167,13 +170,11 @@ static int record_reboot(int cmd)
 	report("cmd %x left %d", (unsigned)cmd, left);
 	return 0;
 }
-static void no_unmount(void) {}
 static int the_signal;
 
 static void signal_scenario(void)
 {
-	shutdown_reboot = record_reboot;
-	shutdown_unmount = no_unmount;
+	shutdown_plan.reboot = record_reboot;
 	/* A process that ignores SIGTERM must not survive the path. */
 	if (fork() == 0) {
 		sigset_t none;
@@ -219,15 +220,13 @@ static void a_child_on_the_stack_is_refused(void **st)
 	assert_string_equal(out, "stack -22 static 0");
 }
 
-/* ---- the end when the machine cannot power off, or a disk will not let go ---- */
-extern void (*shutdown_halted)(void);
+/* ---- the end when the machine cannot power off ---- */
 static int failing_reboot(int cmd) { (void)cmd; errno = EINVAL; return -1; }
-static void halted(void) { report("halted, PID 1 alive"); }
+static void halted(int code) { report("halted (%d), PID 1 alive", code); }
 
 static void no_acpi_scenario(void)
 {
-	shutdown_reboot = failing_reboot;
-	shutdown_unmount = no_unmount;
+	shutdown_plan.reboot = failing_reboot;
 	shutdown_halted = halted;
 }
 
@@ -238,27 +237,148 @@ static void a_poweroff_that_fails_leaves_pid1_halted(void **st)
 	char out[256];
 	the_signal = SIGUSR2;
 	run_as_pid1(no_acpi_scenario, send_signal, out, sizeof out);
-	assert_string_equal(out, "halted, PID 1 alive");
+	assert_string_equal(out, "halted (22), PID 1 alive");
 }
 
-static void hanging_unmount(void) { for (;;) pause(); }
+/* ---- the final phase alone, driven straight: its plan is all it reads ---- */
+static char dir[64], table[96];
 
+/* How many mounts of /proc/self/mountinfo lie under dir. */
+static int mounted_here(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, dir) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static int recorded_reboot(int cmd)
+{
+	int left = !(kill(-1, 0) < 0 && errno == ESRCH);
+	report("cmd %x left %d mounted %d", (unsigned)cmd, left, mounted_here());
+	return 0;
+}
+
+/* dir/a, dir/a/b and dir/a/b/c, each a tmpfs, and a mount table listing them (the lines of
+ * /proc/self/mountinfo under dir, so the real format), in table. */
+static void nested_mounts(void)
+{
+	char p[128];
+	snprintf(dir, sizeof dir, "/tmp/od-final-%d", (int)getppid());
+	mkdir(dir, 0700);
+	snprintf(p, sizeof p, "%s/a", dir);
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		report("mkdir %s: %s", p, strerror(errno));
+	if (mount("t", p, "tmpfs", 0, NULL) < 0)
+		report("mount %s: %s", p, strerror(errno));
+	strcat(p, "/b");
+	mkdir(p, 0700);
+	mount("t", p, "tmpfs", 0, NULL);
+	strcat(p, "/c");
+	mkdir(p, 0700);
+	mount("t", p, "tmpfs", 0, NULL);
+	snprintf(table, sizeof table, "%s.mountinfo", dir);
+	FILE *in = fopen("/proc/self/mountinfo", "re"), *out = fopen(table, "we");
+	char line[1024];
+	while (in && out && fgets(line, sizeof line, in))
+		if (strstr(line, dir))
+			fputs(line, out);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	if (mounted_here() != 3)
+		report("set up %d mounts, not 3", mounted_here());
+}
+
+/* A process that dies of SIGTERM only once continued, one that ignores SIGTERM but not SIGHUP
+ * (a shell), and one that ignores both, with its working directory on the innermost mount. */
+static void stubborn_processes(void)
+{
+	static const int ignored[][2] = { { 0, 0 }, { SIGTERM, 0 }, { SIGTERM, SIGHUP } };
+	for (int i = 0; i < 3; i++)
+		if (fork() == 0) {
+			sigset_t none;
+			sigemptyset(&none);
+			for (int j = 0; j < 2; j++)
+				if (ignored[i][j])
+					signal(ignored[i][j], SIG_IGN);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			char p[128];
+			snprintf(p, sizeof p, "%s/a/b/c", dir);
+			if (i == 2 && chdir(p) < 0)
+				_exit(1);
+			if (i == 0)
+				raise(SIGSTOP);
+			for (;;)
+				pause();
+		}
+}
+
+static struct final_plan plan = { .action = PA_REBOOT, .grace_ms = 300, .unmount_ms = 5000, .swaps = "/dev/null" };
+
+static void final_scenario(void)
+{
+	nested_mounts();
+	stubborn_processes();
+	plan.mountinfo = table;
+	plan.reboot = recorded_reboot;
+	int code = final_phase(&plan);
+	report("final_phase returned %d", code);
+}
+
+/* Every process ended (the stubborn one killed), every mount of the table undone innermost first,
+ * and only then reboot(2) with the plan's command. */
+static void the_final_phase_ends_everything_then_unmounts_then_reboots(void **st)
+{
+	(void)st;
+	char out[256];
+	run_as_pid1(final_scenario, NULL, out, sizeof out);
+	assert_string_equal(out, "cmd 1234567 left 0 mounted 0");
+}
+
+static void failing_final_scenario(void)
+{
+	plan.mountinfo = "/dev/null";
+	plan.action = PA_POWEROFF;
+	plan.reboot = failing_reboot;
+	report("final_phase returned %d", final_phase(&plan));
+}
+
+static void a_failed_reboot_returns_its_errno(void **st)
+{
+	(void)st;
+	char out[256];
+	run_as_pid1(failing_final_scenario, NULL, out, sizeof out);
+	assert_string_equal(out, "final_phase returned 22");
+}
+
+/* A mount table that never comes (a FIFO nobody writes: its open blocks, as a sync or an umount
+ * on a dead disk would): the unmount child is given up on, and the reboot comes with it still
+ * there (left 1). */
 static void stuck_disk_scenario(void)
 {
-	shutdown_reboot = record_reboot;
-	shutdown_unmount = hanging_unmount;
-	cfg.shutdown_timeout_ms = 1000;
+	snprintf(table, sizeof table, "/tmp/od-stuck-%d", (int)getppid());
+	unlink(table);
+	if (mkfifo(table, 0600) < 0)
+		report("mkfifo: %s", strerror(errno));
+	snprintf(dir, sizeof dir, "/nothing-mounted-here");
+	plan.mountinfo = table;
+	plan.unmount_ms = 500;
+	plan.reboot = recorded_reboot;
+	final_phase(&plan);
 }
 
-/* sync and the unmounts run in a child with a bound: one that never returns must not hold the end.
- * The reboot comes with that child still there (left 1). */
 static void a_stuck_unmount_is_given_up_on(void **st)
 {
 	(void)st;
 	char out[256];
-	the_signal = SIGTERM;
-	run_as_pid1(stuck_disk_scenario, send_signal, out, sizeof out);
-	assert_string_equal(out, "cmd 1234567 left 1");
+	run_as_pid1(stuck_disk_scenario, NULL, out, sizeof out);
+	assert_string_equal(out, "cmd 1234567 left 1 mounted 0");
 }
 
 int main(void)
@@ -269,6 +389,8 @@ int main(void)
 		cmocka_unit_test(sigterm_reboots), cmocka_unit_test(sigpwr_powers_off),
 		cmocka_unit_test(sigint_reboots), cmocka_unit_test(a_poweroff_that_fails_leaves_pid1_halted),
 		cmocka_unit_test(a_stuck_unmount_is_given_up_on), cmocka_unit_test(a_child_on_the_stack_is_refused),
+		cmocka_unit_test(the_final_phase_ends_everything_then_unmounts_then_reboots),
+		cmocka_unit_test(a_failed_reboot_returns_its_errno),
 	};
 	return cmocka_run_group_tests_name("pid1", tests, NULL, NULL);
 }
