@@ -83,9 +83,9 @@ $(UNIT_DIR)/test_pid1: init/tests/test_pid1.c $(PID1_SRC) init/tests/log_stub.c 
 
 # Module lookup (fixture modules indexed by depmod) and disk labels (image files made by mkfs).
 $(UNIT_DIR)/test_devices: init/tests/test_devices.c init/modules.c init/modules.h init/disklabel.c init/disklabel.h \
-		init/tests/log_stub.c $(B)/gen/images.h
+		init/fileio.c init/tests/log_stub.c $(B)/gen/images.h
 	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_devices.c init/modules.c init/disklabel.c init/tests/log_stub.c \
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_devices.c init/modules.c init/disklabel.c init/fileio.c init/tests/log_stub.c \
 		-lcmocka -lkmod -lblkid
 
 # The run port's framing over a socketpair (kvm --run's line to the host).

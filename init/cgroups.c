@@ -89,5 +89,5 @@ static int setup_v1(void)
 
 int cgroups_setup(void)
 {
-	return cfg.cgroup_v1 ? setup_v1() : setup_v2();
+	return cfg->cgroup_v1 ? setup_v1() : setup_v2();
 }

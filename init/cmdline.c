@@ -1,8 +1,10 @@
-/* Kernel command line parsing: quoted values, repeated keys (the last wins), garbage and overlong
- * input reported and ignored. Pure logic, unit-tested on the host. */
+/* The configuration: its keys, each row with its own parser, the defaults, the kernel command
+ * line's words (quoted values, repeated keys: the last wins; garbage and overlong input reported
+ * and ignored), and the finalising step. Then read-only: the rest of init sees `const *cfg`. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,51 +28,17 @@ void config_defaults(struct config *c)
 	strcpy(c->ip.dev, "eth0");
 }
 
-enum kind { K_STR, K_INT, K_BOOL, K_HOST, K_CGROUP, K_IP, K_SWARM };
-
+/* One key: where its value goes, and the function that parses a value into it. A parser returns 0,
+ * or -EINVAL with why[] saying what was wrong (the key keeps what it had). v is NULL for a bare
+ * word ("od.debug", "console"). */
+struct key;
+typedef int (*parse_fn)(const struct key *k, const char *v, void *field, char *why, size_t n);
 struct key {
 	const char *name;
-	enum kind kind;
+	parse_fn parse;
 	size_t off, size;     /* where in struct config, and the buffer size for strings */
 	int min, max, scale;  /* for integers: bounds in the user's unit, and the factor to ours */
 };
-
-#define STR(n, f) { n, K_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0, 0 }
-#define INT(n, f, lo, hi, sc) { n, K_INT, offsetof(struct config, f), 0, lo, hi, sc }
-#define BOOL(n, f) { n, K_BOOL, offsetof(struct config, f), 0, 0, 1, 1 }
-
-static const struct key keys[] = {
-	{ "od.hostname", K_HOST, offsetof(struct config, hostname), sizeof(((struct config *)0)->hostname), 0, 0, 0 },
-	STR("od.disk.label", disk_label),
-	STR("od.disk.opts", disk_opts),
-	INT("od.disk.wait", disk_wait_ms, 0, 600, 1000),
-	STR("od.disk.format", disk_format),
-	{ "od.cgroup", K_CGROUP, offsetof(struct config, cgroup_v1), 0, 0, 0, 0 },
-	BOOL("od.debug", debug),
-	BOOL("od.iptables", iptables),
-	STR("od.dockerd.args", dockerd_args),
-	INT("od.shutdown.timeout", shutdown_timeout_ms, 1, 3600, 1000),
-	BOOL("od.dom0", dom0),
-	INT("od.dhcp.timeout", dhcp_timeout_ms, 1, 3600, 1000),
-	BOOL("od.dhcp", dhcp),
-	BOOL("od.run", run),
-	{ "ip", K_IP, offsetof(struct config, ip), 0, 0, 0, 0 },
-	{ "od.swarm", K_SWARM, offsetof(struct config, swarm), 0, 0, 0, 0 },
-	STR("od.swarm.join", swarm_join),
-	STR("od.swarm.token", swarm_token),
-	STR("od.swarm.addr", swarm_addr),
-	INT("od.engine.ping", ping_interval_ms, 0, 3600, 1000),
-	INT("od.engine.misses", ping_misses, 1, 100, 1),
-};
-
-static void say(void (*report)(const char *), int *problems, const char *fmt, const char *a, const char *b)
-{
-	char msg[512];
-	snprintf(msg, sizeof msg, fmt, a, b);
-	if (report)
-		report(msg);
-	(*problems)++;
-}
 
 static int valid_hostname(const char *v)
 {
@@ -83,96 +51,192 @@ static int valid_hostname(const char *v)
 	return 1;
 }
 
-/* One "key[=value]" word, quotes already removed. */
+#define WHY(...) (snprintf(why, n, __VA_ARGS__), -EINVAL)
+
+static int need_value(const struct key *k, const char *v, char *why, size_t n)
+{
+	return v ? 0 : WHY("%s needs a value, default kept", k->name);
+}
+
+static int parse_str(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	if (need_value(k, v, why, n))
+		return -EINVAL;
+	if (strlen(v) >= k->size)
+		return WHY("value of %s is too long (max exceeded), default kept", k->name);
+	strcpy(field, v);
+	return 0;
+}
+
+static int parse_host(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	if (v && strlen(v) < k->size && !valid_hostname(v))
+		return WHY("%s='%.64s' is not a valid hostname, default kept", k->name, v);
+	return parse_str(k, v, field, why, n);
+}
+
+static int parse_int(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	if (need_value(k, v, why, n))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < k->min || x > k->max)
+		return WHY("value of %s is not a number in %d..%d, default kept", k->name, k->min, k->max);
+	*(int *)field = (int)x * k->scale;
+	return 0;
+}
+
+/* A bare boolean key turns it on. */
+static int parse_bool(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	if (!v || !strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+		*(int *)field = 1;
+	else if (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+		*(int *)field = 0;
+	else
+		return WHY("%s='%.64s' is not 0 or 1, default kept", k->name, v);
+	return 0;
+}
+
+static int parse_cgroup(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	if (need_value(k, v, why, n))
+		return -EINVAL;
+	if (strcmp(v, "v1") && strcmp(v, "v2"))
+		return WHY("%s='%.64s' is not v1 or v2, default kept", k->name, v);
+	*(int *)field = v[1] == '1';
+	return 0;
+}
+
+static int parse_swarm(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	if (need_value(k, v, why, n))
+		return -EINVAL;
+	if (strcmp(v, "init"))
+		return WHY("%s='%.64s' is not init (to join, od.swarm.join=), ignored", k->name, v);
+	strcpy(field, v);
+	return 0;
+}
+
+static int parse_ip(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	struct ipconf ip;
+	char e[160];
+	if (need_value(k, v, why, n))
+		return -EINVAL;
+	if (ipconf_parse(v, &ip, e, sizeof e) < 0)
+		return WHY("ip='%.80s': %s; using DHCP", v, e);
+	*(struct ipconf *)field = ip;
+	return 0;
+}
+
+/* Words that are the kernel's, but say something to us: given at all (console: bare only). */
+static int parse_given(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	(void)why; (void)n;
+	if (k->max && v)        /* console=ttyS0 is the kernel's console, not the debug shell */
+		return 1;
+	*(int *)field = 1;
+	return 0;
+}
+
+#define F(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+static const struct key keys[] = {
+	{ "console", parse_given, F(console_shell), 0, 1, 0 },
+	{ "loglevel", parse_given, F(loglevel_given), 0, 0, 0 },
+	{ "od.hostname", parse_host, F(hostname), 0, 0, 0 },
+	{ "od.disk.label", parse_str, F(disk_label), 0, 0, 0 },
+	{ "od.disk.opts", parse_str, F(disk_opts), 0, 0, 0 },
+	{ "od.disk.wait", parse_int, F(disk_wait_ms), 0, 600, 1000 },
+	{ "od.disk.format", parse_str, F(disk_format), 0, 0, 0 },
+	{ "od.cgroup", parse_cgroup, F(cgroup_v1), 0, 0, 0 },
+	{ "od.debug", parse_bool, F(debug), 0, 0, 0 },
+	{ "od.iptables", parse_bool, F(iptables), 0, 0, 0 },
+	{ "od.dockerd.args", parse_str, F(dockerd_args), 0, 0, 0 },
+	{ "od.shutdown.timeout", parse_int, F(shutdown_timeout_ms), 1, 3600, 1000 },
+	{ "od.dom0", parse_bool, F(dom0), 0, 0, 0 },
+	{ "od.dhcp.timeout", parse_int, F(dhcp_timeout_ms), 1, 3600, 1000 },
+	{ "od.dhcp", parse_bool, F(dhcp), 0, 0, 0 },
+	{ "od.run", parse_bool, F(run), 0, 0, 0 },
+	{ "ip", parse_ip, F(ip), 0, 0, 0 },
+	{ "od.swarm", parse_swarm, F(swarm), 0, 0, 0 },
+	{ "od.swarm.join", parse_str, F(swarm_join), 0, 0, 0 },
+	{ "od.swarm.token", parse_str, F(swarm_token), 0, 0, 0 },
+	{ "od.swarm.addr", parse_str, F(swarm_addr), 0, 0, 0 },
+	{ "od.engine.ping", parse_int, F(ping_interval_ms), 0, 3600, 1000 },
+	{ "od.engine.misses", parse_int, F(ping_misses), 1, 100, 1 },
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= 64, "config.given has a bit per key");
+
+static void __attribute__((format(printf, 3, 4))) say(void (*report)(const char *), int *problems, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (report)
+		report(msg);
+	(*problems)++;
+}
+
+/* One "key[=value]" word, quotes already removed: its row's parser, or unknown if ours. */
 static void apply(const char *word, struct config *c, void (*report)(const char *), int *problems)
 {
-	char name[64];
 	const char *eq = strchr(word, '=');
-	size_t nlen = eq ? (size_t)(eq - word) : strlen(word);
+	size_t len = eq ? (size_t)(eq - word) : strlen(word);
+	char why[400];
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strlen(keys[i].name) == len && !strncmp(keys[i].name, word, len)) {
+			int r = keys[i].parse(&keys[i], eq ? eq + 1 : NULL, (char *)c + keys[i].off, why, sizeof why);
+			if (r < 0)
+				say(report, problems, "cmdline: %s", why);
+			else if (r == 0)
+				c->given |= 1ull << i;
+			return;
+		}
+	if (strncmp(word, "od.", 3))
+		return;         /* the kernel's or another program's */
+	if (len >= 64)
+		say(report, problems, "cmdline: key '%.40s...' is too long, ignored", word);
+	else
+		say(report, problems, "cmdline: unknown key '%.*s', ignored", (int)len, word);
+}
 
-	if (nlen == 7 && !strncmp(word, "console", 7) && !eq) {
-		c->console_shell = 1;
-		return;
+static struct config boot;
+const struct config *const cfg = &boot;
+
+/* What one key implies for others, decided once all sources are parsed. */
+void config_finalise(struct config *c)
+{
+	if (!config_given(c, "od.hostname") && c->ip.hostname[0])
+		strcpy(c->hostname, c->ip.hostname);
+	if (c->run) {           /* kvm --run: one container, as fast as can be, and no one at the console */
+		c->console_shell = c->dom0 = 0;
+		if (c->dhcp < 0)
+			c->dhcp = 0;
 	}
-	if (strncmp(word, "od.", 3) && strncmp(word, "ip=", 3))
-		return;               /* the kernel's or another program's */
-	if (nlen >= sizeof name) {
-		say(report, problems, "cmdline: key '%.40s...' is too long%s, ignored", word, "");
-		return;
-	}
-	memcpy(name, word, nlen);
-	name[nlen] = 0;
-	const char *v = eq ? eq + 1 : NULL;
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		const struct key *k = &keys[i];
-		if (strcmp(k->name, name))
-			continue;
-		char *field = (char *)c + k->off;
-		if (k->kind == K_BOOL && !v) {
-			*(int *)field = 1;    /* a bare boolean key turns it on */
-			return;
-		}
-		if (!v) {
-			say(report, problems, "cmdline: %s needs a value%s, default kept", name, "");
-			return;
-		}
-		switch (k->kind) {
-		case K_STR:
-		case K_HOST:
-			if (strlen(v) >= k->size)
-				say(report, problems, "cmdline: value of %s is too long (%s), default kept", name, "max exceeded");
-			else if (k->kind == K_HOST && !valid_hostname(v))
-				say(report, problems, "cmdline: %s='%.64s' is not a valid hostname, default kept", name, v);
-			else
-				strcpy(field, v);
-			if (k->kind == K_HOST && !strcmp(field, v))
-				c->hostname_set = 1;
-			return;
-		case K_IP: {
-			struct ipconf ip;
-			char why[160];
-			if (ipconf_parse(v, &ip, why, sizeof why) == 0)
-				c->ip = ip;
-			else
-				say(report, problems, "cmdline: ip='%.80s': %s; using DHCP", v, why);
-			return;
-		}
-		case K_BOOL:
-			if (!strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
-				*(int *)field = 1;
-			else if (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
-				*(int *)field = 0;
-			else
-				say(report, problems, "cmdline: %s='%.64s' is not 0 or 1, default kept", name, v);
-			return;
-		case K_SWARM:
-			if (!strcmp(v, "init"))
-				strcpy(field, v);
-			else
-				say(report, problems, "cmdline: %s='%.64s' is not init (to join, od.swarm.join=), ignored", name, v);
-			return;
-		case K_CGROUP:
-			if (!strcmp(v, "v1") || !strcmp(v, "v2"))
-				*(int *)field = v[1] == '1';
-			else
-				say(report, problems, "cmdline: %s='%.64s' is not v1 or v2, default kept", name, v);
-			return;
-		case K_INT: {
-			char *end;
-			errno = 0;
-			long n = strtol(v, &end, 10);
-			if (errno || end == v || *end || n < k->min || n > k->max) {
-				char range[48];
-				snprintf(range, sizeof range, "%d..%d", k->min, k->max);
-				say(report, problems, "cmdline: value of %s is not a number in %s, default kept", name, range);
-			} else {
-				*(int *)field = (int)n * k->scale;
-			}
-			return;
-		}
-		}
-	}
-	say(report, problems, "cmdline: unknown key '%s'%s, ignored", name, "");
+	/* The console is a person's (dom0's shell): kernel chatter (audit, link up) stays in dmesg,
+	 * unless the command line chose a loglevel or asked for debug. */
+	c->quiet_kernel = !c->debug && !c->loglevel_given;
+}
+
+void config_boot(const char *text, void (*report)(const char *msg))
+{
+	config_defaults(&boot);
+	cmdline_parse(text, &boot, report);
+	config_finalise(&boot);
+}
+
+int config_given(const struct config *c, const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].name, key))
+			return !!(c->given & (1ull << i));
+	return 0;
 }
 
 int cmdline_parse(const char *text, struct config *c, void (*report)(const char *))
@@ -184,7 +248,7 @@ int cmdline_parse(const char *text, struct config *c, void (*report)(const char 
 	if (!text)
 		return 0;
 	if (strlen(text) >= CMDLINE_MAX) {
-		say(report, &problems, "cmdline: longer than %s bytes%s, ignored whole", "4095", "");
+		say(report, &problems, "cmdline: longer than %d bytes, ignored whole", CMDLINE_MAX - 1);
 		return problems;
 	}
 	for (;;) {
@@ -203,7 +267,7 @@ int cmdline_parse(const char *text, struct config *c, void (*report)(const char 
 		}
 		word[n] = 0;
 		if (quoted) {
-			say(report, &problems, "cmdline: unterminated quote in '%.40s'%s, ignored", word, "");
+			say(report, &problems, "cmdline: unterminated quote in '%.40s', ignored", word);
 			continue;
 		}
 		int bad = 0;
@@ -211,13 +275,11 @@ int cmdline_parse(const char *text, struct config *c, void (*report)(const char 
 			if ((unsigned char)word[i] < 0x20 || (unsigned char)word[i] > 0x7e)
 				bad = 1;
 		if (bad && !strncmp(word, "od.", 3)) {
-			say(report, &problems, "cmdline: '%.40s' has non-printable bytes%s, ignored", "(garbage)", "");
+			say(report, &problems, "cmdline: '(garbage)' has non-printable bytes, ignored");
 			continue;
 		}
 		apply(word, c, report, &problems);
 	}
-	if (!c->hostname_set && c->ip.hostname[0])
-		strcpy(c->hostname, c->ip.hostname);
 	return problems;
 }
 

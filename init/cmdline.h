@@ -1,5 +1,6 @@
-/* The appliance's configuration: the kernel command line only, parsed once at boot.
- * Our keys carry the prefix "od."; the bare word `console` asks for the root debug shell. */
+/* The appliance's configuration: the kernel command line only, parsed and finalised once at boot,
+ * then read-only. Our keys carry the prefix "od."; the bare word `console` asks for the root debug
+ * shell. */
 #ifndef OD_CMDLINE_H
 #define OD_CMDLINE_H
 
@@ -37,7 +38,6 @@ struct config {
 	int shutdown_timeout_ms;        /* od.shutdown.timeout: seconds, the overall deadline */
 	int dom0;                       /* od.dom0=0|1 */
 	int dhcp_timeout_ms;            /* od.dhcp.timeout: seconds before 'no lease' is logged */
-	int hostname_set;               /* od.hostname was given: it wins over ip='s hostname */
 	int run;                        /* od.run: one container from the host (kvm --run), no dom0 */
 	int dhcp;                       /* od.dhcp=0|1; -1: on unless ip= configures the network */
 	struct ipconf ip;               /* ip= */
@@ -47,9 +47,18 @@ struct config {
 	char swarm_addr[64];            /* od.swarm.addr=: the address to advertise (else ip='s) */
 	int ping_interval_ms;           /* od.engine.ping: seconds between liveness pings (0: none) */
 	int ping_misses;                /* od.engine.misses: unanswered pings before a restart */
+	int loglevel_given;             /* the kernel's loglevel= was on the command line */
+	int quiet_kernel;               /* finalised: the kernel's chatter kept off the console */
+	uint64_t given;                 /* a bit per key (the table's order) that a source set */
 };
 
+/* The boot's configuration, once config_boot() made it; read-only for everyone else. */
+extern const struct config *const cfg;
+void config_boot(const char *cmdline, void (*report)(const char *msg));  /* cmdline may be NULL */
+
 void config_defaults(struct config *c);
+void config_finalise(struct config *c);         /* what keys imply for others, after parsing */
+int config_given(const struct config *c, const char *key);     /* a source set it */
 /* Parses a command line into c (which holds the defaults). Never fails: a bad value is reported
  * through report() and its key keeps the default. Returns the number of problems reported. */
 int cmdline_parse(const char *text, struct config *c, void (*report)(const char *msg));

@@ -32,7 +32,7 @@ static char *find_node(const char *path)
 /* The disk's driver may still be loading in the background (modules_start): wait for it. */
 static char *wait_block(char *(*look)(const char *), const char *arg)
 {
-	return wait_device("block", look, arg, cfg.disk_wait_ms);
+	return wait_device("block", look, arg, cfg->disk_wait_ms);
 }
 
 static int mount_tmpfs(void)
@@ -47,7 +47,7 @@ static int mount_tmpfs(void)
 /* mkfs.ext4 only when asked, on a device that holds nothing at all (disk_is_blank). */
 static int format_if_asked(void)
 {
-	const char *dev = cfg.disk_format;
+	const char *dev = cfg->disk_format;
 	if (!dev[0])
 		return 0;
 	char *there = wait_block(find_node, dev);
@@ -62,7 +62,7 @@ static int format_if_asked(void)
 		return -EEXIST;
 	}
 	static struct child mkfs = { .name = "mke2fs" };        /* registered for good: never on the stack */
-	char *argv[] = { "/usr/sbin/mke2fs", "-q", "-t", "ext4", "-L", cfg.disk_label, (char *)dev, NULL };
+	char *argv[] = { "/usr/sbin/mke2fs", "-q", "-t", "ext4", "-L", (char *)cfg->disk_label, (char *)dev, NULL };
 	if (spawn(&mkfs, argv, NULL) < 0)
 		return -ECHILD;
 	/* Before the loop: this is the one wait for a pid that is not the reaper's, on our own child. */
@@ -70,10 +70,10 @@ static int format_if_asked(void)
 	pid_t pid = mkfs.pid;
 	mkfs.pid = 0;           /* reaped here: a later pid of the same number is not mke2fs */
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		err("disk: mkfs.ext4 -L %s %s failed (status %d)", cfg.disk_label, dev, st);
+		err("disk: mkfs.ext4 -L %s %s failed (status %d)", cfg->disk_label, dev, st);
 		return -EIO;
 	}
-	info("disk: formatted %s as ext4 with label %s", dev, cfg.disk_label);
+	info("disk: formatted %s as ext4 with label %s", dev, cfg->disk_label);
 	return 0;
 }
 
@@ -97,14 +97,14 @@ int datadisk_setup(void)
 	int64_t t0 = now_ms();
 	mkdirs(TARGET, 0711);
 	format_if_asked();
-	char *dev = wait_block(find_label, cfg.disk_label);
+	char *dev = wait_block(find_label, cfg->disk_label);
 	/* Loading in the background (modules_start): wait for it here rather than let the mount
 	 * ask the kernel, which would start another modprobe to wait for it. */
 	if (dev)
 		modules_load("ext4");
 	if (!dev) {
 		warn("disk: no filesystem labelled %s after %d ms; /var/lib/docker is a tmpfs: images and containers will be LOST at shutdown",
-		     cfg.disk_label, cfg.disk_wait_ms);
+		     cfg->disk_label, cfg->disk_wait_ms);
 		return mount_tmpfs();
 	}
 	struct libmnt_context *mc = mnt_new_context();
@@ -112,7 +112,7 @@ int datadisk_setup(void)
 	if (mc) {
 		mnt_context_set_source(mc, dev);
 		mnt_context_set_target(mc, TARGET);
-		mnt_context_set_options(mc, cfg.disk_opts);
+		mnt_context_set_options(mc, cfg->disk_opts);
 		/* No /etc/fstab nor mtab here; libmount must not look for them. */
 		mnt_context_disable_helpers(mc, 1);
 		mnt_context_disable_mtab(mc, 1);
@@ -120,8 +120,8 @@ int datadisk_setup(void)
 	}
 	if (rc == 0 && mnt_context_get_status(mc) == 1) {
 		const char *type = mnt_context_get_fstype(mc);
-		info("disk: %s (LABEL=%s, %s) mounted on " TARGET " with '%s' in %lld ms", dev, cfg.disk_label,
-		     type ? type : "?", cfg.disk_opts, (long long)(now_ms() - t0));
+		info("disk: %s (LABEL=%s, %s) mounted on " TARGET " with '%s' in %lld ms", dev, cfg->disk_label,
+		     type ? type : "?", cfg->disk_opts, (long long)(now_ms() - t0));
 		say_fullness();
 		mnt_free_context(mc);
 		free(dev);
@@ -136,7 +136,7 @@ int datadisk_setup(void)
 	}
 	/* libmount's text alone can be "No error information"; the kernel's errno says more. */
 	err("disk: %s (LABEL=%s) failed to mount: %s%s%s (the kernel log says why); it is left untouched, "
-	    "/var/lib/docker is a tmpfs: state will be LOST", dev, cfg.disk_label, msg[0] ? msg : strerror(-rc),
+	    "/var/lib/docker is a tmpfs: state will be LOST", dev, cfg->disk_label, msg[0] ? msg : strerror(-rc),
 	    serr ? ": " : "", serr ? strerror(serr) : "");
 	mnt_free_context(mc);
 	free(dev);

@@ -71,7 +71,7 @@ static void on_output(int fd, short rev, void *arg)
 	if (n > 0) {
 		keep_tail(buf, n);
 		logfile_write(&dlog, buf, (size_t)n);
-		if (cfg.debug)
+		if (cfg->debug)
 			log_console_raw(buf, (size_t)n);
 		return;
 	}
@@ -109,7 +109,7 @@ static void engine_hangs(void)
 	hung = 1;
 	err("dockerd: the engine hangs: %d pings in a row unanswered within %d s each; asking it for a goroutine "
 	    "dump (SIGQUIT, into " LOG_PATH ") and restarting it. Its last lines:\n%s",
-	    misses, cfg.ping_interval_ms / 1000, last_lines());
+	    misses, cfg->ping_interval_ms / 1000, last_lines());
 	/* A stopped process takes no signal but SIGKILL until it is continued. */
 	kill(dockerd.pid, SIGQUIT);
 	kill(dockerd.pid, SIGCONT);
@@ -126,19 +126,19 @@ static void live_done(struct ereq *r, int status, const char *body, size_t len, 
 		if (misses)
 			info("dockerd: the engine answers /_ping again, after %d unanswered", misses);
 		misses = 0;
-	} else if (stall > (long long)cfg.ping_interval_ms * 100) {
+	} else if (stall > (long long)cfg->ping_interval_ms * 100) {
 		/* Over a tenth of the interval stalled on memory: reclaim or thrashing held every process,
 		 * the engine with them. Slow, not hung: not counted. */
 		warn("dockerd: /_ping unanswered while the machine stalled on memory for %lld ms of %d; not counted",
-		     stall / 1000, cfg.ping_interval_ms);
-	} else if (++misses >= cfg.ping_misses) {
+		     stall / 1000, cfg->ping_interval_ms);
+	} else if (++misses >= cfg->ping_misses) {
 		engine_hangs();
 		return;
 	} else {
 		warn("dockerd: /_ping unanswered (%d %s), %d of %d before a restart", status,
-		     status < 0 ? strerror(-status) : "", misses, cfg.ping_misses);
+		     status < 0 ? strerror(-status) : "", misses, cfg->ping_misses);
 	}
-	int64_t next = live_sent + cfg.ping_interval_ms - now_ms();
+	int64_t next = live_sent + cfg->ping_interval_ms - now_ms();
 	timer_arm(&live_timer, next > 0 ? (int)next : 0, live_ping, NULL);
 }
 
@@ -150,7 +150,7 @@ static void live_ping(void *arg)
 	live_sent = now_ms();
 	stall_at_send = psi_total("memory", "some");
 	/* Each ping has the whole interval to answer: an engine slow under load is not a hung one. */
-	engine_call("GET", "/_ping", NULL, -1, cfg.ping_interval_ms, live_done, NULL, NULL);
+	engine_call("GET", "/_ping", NULL, -1, cfg->ping_interval_ms, live_done, NULL, NULL);
 }
 
 static void ping(void *arg);
@@ -175,8 +175,8 @@ static void version_done(struct ereq *r, int status, const char *body, size_t le
 	api_up = 1;
 	info("dockerd: API answering /_ping, %lld ms after exec; %s", (long long)(now_ms() - started), why);
 	misses = 0;
-	if (cfg.ping_interval_ms > 0)
-		timer_arm(&live_timer, cfg.ping_interval_ms, live_ping, NULL);
+	if (cfg->ping_interval_ms > 0)
+		timer_arm(&live_timer, cfg->ping_interval_ms, live_ping, NULL);
 	engine_mark_up();
 }
 
@@ -237,7 +237,7 @@ static void on_exit_dockerd(struct child *c, int status)
 		err("dockerd: died (status %d) after %lld ms, failure %d in a row; restarting in %d ms. Its last lines:\n%s",
 		    code, (long long)ran, failures, delay, last_lines());
 	tail_len = 0;
-	int json = access("/etc/docker/daemon.json", F_OK) == 0, args = cfg.dockerd_args[0] != 0;
+	int json = access("/etc/docker/daemon.json", F_OK) == 0, args = cfg->dockerd_args[0] != 0;
 	if (never_up >= DROP_AFTER && !plain && (json || args)) {
 		/* Without an engine there is no dom0 and no console: a bad setting must not lock the
 		 * user out. Said on the console; the file on the disk is left for the user to fix. */
@@ -254,7 +254,7 @@ static void on_exit_dockerd(struct child *c, int status)
 static int live_restore_ok(void)
 {
 	char json[8192];
-	if (cfg.swarm[0] || cfg.swarm_join[0] || access("/var/lib/docker/swarm/state.json", F_OK) == 0)
+	if (cfg->swarm[0] || cfg->swarm_join[0] || access("/var/lib/docker/swarm/state.json", F_OK) == 0)
 		return 0;
 	return !(read_file("/etc/docker/daemon.json", json, sizeof json) > 0 && strstr(json, "\"live-restore\""));
 }
@@ -275,16 +275,16 @@ static void start(void *arg)
 	 * container start under TCG (dom0's on a second boot: 2.1 s -> 1.8 s). runc stays, by name. */
 	argv[n++] = "--add-runtime=crun=/usr/bin/crun";
 	argv[n++] = "--default-runtime=crun";
-	if (!cfg.iptables)
+	if (!cfg->iptables)
 		argv[n++] = "--iptables=false";
-	if (cfg.debug)
+	if (cfg->debug)
 		argv[n++] = "--debug";
 	int live = live_restore_ok();  /* read once: the flag and the log line must agree */
 	if (live)
 		argv[n++] = "--live-restore";
 	if (own_containerd)
 		argv[n++] = "--containerd=" CONTAINERD_SOCK;
-	snprintf(extra, sizeof extra, "%s", plain ? "" : cfg.dockerd_args);
+	snprintf(extra, sizeof extra, "%s", plain ? "" : cfg->dockerd_args);
 	for (char *save, *t = strtok_r(extra, " ", &save); t && n < 62; t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	argv[n] = NULL;
@@ -302,8 +302,8 @@ static void start(void *arg)
 	if (spawn(&dockerd, argv, &o) < 0) {
 		timer_arm(&restart_timer, 5000, start, NULL);
 	} else {
-		info("dockerd: started (pid %d)%s%s%s", dockerd.pid, cfg.iptables ? "" : ", iptables off",
-		     cfg.debug ? ", debug on" : "", live ? ", live restore" : "");
+		info("dockerd: started (pid %d)%s%s%s", dockerd.pid, cfg->iptables ? "" : ", iptables off",
+		     cfg->debug ? ", debug on" : "", live ? ", live restore" : "");
 		timer_arm(&ping_timer, PING_RETRY_MS, ping, NULL);
 		warm_up();
 	}

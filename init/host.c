@@ -69,15 +69,15 @@ static void promote_secondaries(void)
 void host_setup(void)
 {
 	char buf[256];
-	if (sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
-		warn("host: sethostname %s: %s", cfg.hostname, strerror(errno));
+	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+		warn("host: sethostname %s: %s", cfg->hostname, strerror(errno));
 	loopback_up();
 	promote_secondaries();
 	mkdirs("/etc", 0755);
-	snprintf(buf, sizeof buf, "%s\n", cfg.hostname);
+	snprintf(buf, sizeof buf, "%s\n", cfg->hostname);
 	write_file("/etc/hostname", buf);
 	snprintf(buf, sizeof buf, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
-		 cfg.hostname);
+		 cfg->hostname);
 	write_file("/etc/hosts", buf);
 	write_file("/etc/os-release", "NAME=onlydocker\nID=onlydocker\nPRETTY_NAME=\"onlydocker (Linux kernel + Docker engine)\"\n");
 	/* The DHCP container writes the servers here in place; /etc/resolv.conf follows it. */
@@ -86,5 +86,5 @@ void host_setup(void)
 	unlink("/etc/resolv.conf");
 	if (symlink("/run/resolvconf/resolv.conf", "/etc/resolv.conf") < 0)
 		warn("host: /etc/resolv.conf: %s", strerror(errno));
-	info("host: hostname %s, loopback up, /etc written", cfg.hostname);
+	info("host: hostname %s, loopback up, /etc written", cfg->hostname);
 }

@@ -8,7 +8,6 @@
 #include "cmdline.h"
 #include "log.h"
 
-extern struct config cfg;
 
 /* ---- loop.c: one poll loop over the signalfd, timers and watched fds ---- */
 struct timer {
@@ -80,8 +79,8 @@ int applet_run(const char *name, int argc, char **argv);
 /* ---- boot steps ---- */
 int root_switch(char **argv);           /* returns only when it did not switch */
 int mounts_setup(void);
-int modules_start(void);                /* coldplug and Docker's set, in a child */
-int modules_load_early(void);           /* what the next steps need, here and now */
+int modules_start(void (*done)(void));  /* coldplug and Docker's set, in a child; done() after */
+int modules_load_early(int run);        /* what the next steps need (run: kvm --run's), here and now */
 int modules_load(const char *name);     /* modules loaded, or -errno */
 void hotplug_start(void);               /* after coldplug: drivers for devices added later */
 /* uevent.c: the kernel's uevent socket (non-blocking, or -errno); and a wait up to timeout_ms until
@@ -106,7 +105,7 @@ int datadisk_setup(void);
 #define ENGINEFS_SERIAL "onlydocker-engine"                      /* kvm ENGINE_SERIAL */
 int enginefs_mount(void);
 extern int engine_fd;                   /* the image, opened before the root switch, or -1 */
-void console_shell_start(void);
+void console_shell_start(void);         /* the root debug shell (`console`, or a fatal step) */
 const char *console_tty(void);         /* the real tty behind /dev/console, e.g. /dev/ttyS0 */
 void dockerd_start(void);
 void dockerd_hold(void);                /* shutdown began: no restart from now on */

@@ -16,8 +16,6 @@
 #include "shutdown.h"
 #include "syscont.h"
 
-struct config cfg;
-
 static void report(const char *msg) { warn("%s", msg); }
 
 /* Shutdown's engine phase, in order; each stage calls back when done (shutdown.c runs them, then
@@ -29,6 +27,14 @@ static const struct shutdown_stage engine_phase[] = {
 	{ "stopping dockerd", "dockerd stopped", dockerd_stop, dockerd_hold },
 };
 
+/* Once the background coldplug loaded every driver: the power button's input device is there,
+ * and devices added from now on get theirs as they come. */
+static void coldplugged(void)
+{
+	power_button_setup(1);
+	hotplug_start();
+}
+
 /* The engine client's connections, polled by the loop beside its own watches. */
 static struct poll_source engine_source = {
 	.fds = engine_pollfds, .dispatch = engine_dispatch, .timeout_ms = engine_timeout_ms, .expire = engine_expire,
@@ -38,7 +44,6 @@ static struct poll_source engine_source = {
 static void fatal(const char *step)
 {
 	err("%s failed: boot cannot go on; starting the debug shell", step);
-	cfg.console_shell = 1;
 	console_shell_start();
 	loop_run();
 }
@@ -67,32 +72,26 @@ int main(int argc, char **argv)
 	/* Ctrl-Alt-Del becomes SIGINT to us, to run the clean path instead of an instant reset. */
 	reboot(RB_DISABLE_CAD);
 
-	config_defaults(&cfg);
-	char cmdline[CMDLINE_MAX + 1] = "";    /* searched below even when it could not be read */
+	char cmdline[CMDLINE_MAX + 1];
 	rc = read_file("/proc/cmdline", cmdline, sizeof cmdline);
 	if (rc < 0)
 		warn("cmdline: cannot read /proc/cmdline: %s; using defaults", strerror(-rc));
-	else
-		cmdline_parse(cmdline, &cfg, report);
-	if (cfg.run)            /* kvm --run: one container, as fast as can be, and no one at the console */
-		cfg.console_shell = cfg.dom0 = 0;
-	log_set_debug(cfg.debug);
-	/* The console is a person's (dom0's shell): kernel chatter (audit, link up) stays in dmesg,
-	 * unless the command line chose a loglevel or asked for debug. */
-	if (!cfg.debug && !strstr(cmdline, "loglevel=") && klogctl(8 /* CONSOLE_LEVEL */, NULL, 5) < 0)
+	config_boot(rc < 0 ? NULL : cmdline, report);   /* from here on read-only */
+	log_set_debug(cfg->debug);
+	if (cfg->quiet_kernel && klogctl(8 /* CONSOLE_LEVEL */, NULL, 5) < 0)
 		warn("init: setting the console log level: %s", strerror(errno));
 	info("init: onlydocker init starting (PID 1), cmdline parsed");
 
 	if (signals_setup() < 0)
 		fatal("signals");
-	shutdown_setup(engine_phase, sizeof engine_phase / sizeof engine_phase[0], cfg.shutdown_timeout_ms, run_shutdown);
+	shutdown_setup(engine_phase, sizeof engine_phase / sizeof engine_phase[0], cfg->shutdown_timeout_ms, run_shutdown);
 	loop_add_source(&engine_source);
 	/* Before any child runs: making the first cgroup live-patches kernel code (see cgroups.c). */
 	if (cgroups_setup() < 0)
 		fatal("cgroups");
 	oomwatch_start();
-	modules_start();
-	modules_load_early();
+	modules_start(coldplugged);
+	modules_load_early(cfg->run);
 	if (enginefs_mount() < 0)
 		fatal("engine image");
 	power_button_setup(0);
@@ -104,7 +103,8 @@ int main(int argc, char **argv)
 	run_setup();            /* the engine's listeners, in the order they act: --run, swarm, dhcp/dom0 */
 	swarm_setup();
 	syscont_setup();
-	console_shell_start();
+	if (cfg->console_shell)
+		console_shell_start();
 	dockerd_start();
 	info("init: boot sequence done, entering the event loop");
 	loop_run();

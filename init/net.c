@@ -70,20 +70,20 @@ static void no_lease(void *arg)
 {
 	(void)arg;
 	if (!have_address)
-		warn("network: no DHCP lease after %d s; dhcpcd keeps trying (od.dhcp.timeout)", cfg.dhcp_timeout_ms / 1000);
+		warn("network: no DHCP lease after %d s; dhcpcd keeps trying (od.dhcp.timeout)", cfg->dhcp_timeout_ms / 1000);
 }
 
 void net_lease_deadline(void)
 {
 	if (!have_address && !lease_timer.when)
-		timer_arm(&lease_timer, cfg.dhcp_timeout_ms, no_lease, NULL);
+		timer_arm(&lease_timer, cfg->dhcp_timeout_ms, no_lease, NULL);
 }
 
 static int static_failed;       /* ip= parsed but could not be applied: DHCP instead, unless od.dhcp=0 */
 
 int net_wants_dhcp(void)
 {
-	return cfg.dhcp >= 0 ? cfg.dhcp : (cfg.ip.mode == IP_DHCP || static_failed) && !cfg.run;
+	return cfg->dhcp >= 0 ? cfg->dhcp : cfg->ip.mode == IP_DHCP || static_failed;  /* od.run: 0 */
 }
 
 /* One rtnetlink request, acknowledged (NLM_F_ACK): 0 or -errno from the kernel. */
@@ -135,7 +135,7 @@ static void *nl_start(union nlmsg *m, unsigned short type, unsigned short flags,
 static int configure(int fd, unsigned idx)
 {
 	union nlmsg m;
-	const struct ipconf *ip = &cfg.ip;
+	const struct ipconf *ip = &cfg->ip;
 	int rc;
 
 	struct ifinfomsg *ifi = nl_start(&m, RTM_NEWLINK, 0, sizeof *ifi);
@@ -198,9 +198,9 @@ static unsigned link_index(const char *name, int timeout_ms)
 static void write_resolv(void)
 {
 	char text[256] = "# onlydocker: from ip= on the kernel command line\n", a[INET_ADDRSTRLEN];
-	for (int i = 0; i < cfg.ip.ndns; i++) {
+	for (int i = 0; i < cfg->ip.ndns; i++) {
 		size_t l = strlen(text);
-		snprintf(text + l, sizeof text - l, "nameserver %s\n", inet_ntop(AF_INET, &cfg.ip.dns[i], a, sizeof a));
+		snprintf(text + l, sizeof text - l, "nameserver %s\n", inet_ntop(AF_INET, &cfg->ip.dns[i], a, sizeof a));
 	}
 	if (write_file("/run/resolvconf/resolv.conf", text) < 0)
 		warn("network: /run/resolvconf/resolv.conf: %s", strerror(errno));
@@ -208,18 +208,18 @@ static void write_resolv(void)
 
 int net_static_setup(void)
 {
-	if (cfg.ip.mode != IP_STATIC)
+	if (cfg->ip.mode != IP_STATIC)
 		return 0;
 	int64_t t0 = now_ms();
 	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN] = "no gateway";
-	inet_ntop(AF_INET, &cfg.ip.addr, a, sizeof a);
-	if (cfg.ip.gw)
-		inet_ntop(AF_INET, &cfg.ip.gw, g, sizeof g);
+	inet_ntop(AF_INET, &cfg->ip.addr, a, sizeof a);
+	if (cfg->ip.gw)
+		inet_ntop(AF_INET, &cfg->ip.gw, g, sizeof g);
 	/* The NIC's driver loads with coldplug, in the background. */
-	unsigned idx = link_index(cfg.ip.dev, 10000);
+	unsigned idx = link_index(cfg->ip.dev, 10000);
 	if (!idx) {
 		static_failed = 1;
-		err("network: ip=: no interface %s after 10 s; %s/%d not configured%s", cfg.ip.dev, a, cfg.ip.prefix,
+		err("network: ip=: no interface %s after 10 s; %s/%d not configured%s", cfg->ip.dev, a, cfg->ip.prefix,
 		    net_wants_dhcp() ? "; DHCP instead" : "");
 		return -ENODEV;
 	}
@@ -229,13 +229,13 @@ int net_static_setup(void)
 		close(fd);
 	if (rc < 0) {
 		static_failed = 1;
-		err("network: ip=: configuring %s with %s/%d via %s: %s%s", cfg.ip.dev, a, cfg.ip.prefix, g, strerror(-rc),
+		err("network: ip=: configuring %s with %s/%d via %s: %s%s", cfg->ip.dev, a, cfg->ip.prefix, g, strerror(-rc),
 		    net_wants_dhcp() ? "; DHCP instead" : "");
 		return rc;
 	}
 	write_resolv();
 	have_address = 1;
-	info("network: %s has %s/%d, %s%s (static, from ip=) in %lld ms", cfg.ip.dev, a, cfg.ip.prefix,
-	     cfg.ip.gw ? "via " : "", g, (long long)(now_ms() - t0));
+	info("network: %s has %s/%d, %s%s (static, from ip=) in %lld ms", cfg->ip.dev, a, cfg->ip.prefix,
+	     cfg->ip.gw ? "via " : "", g, (long long)(now_ms() - t0));
 	return 0;
 }

@@ -435,7 +435,7 @@ void run_setup(void)
 {
 	static char text[65536];
 	static struct engine_listener l = { engine_up, engine_down, NULL };
-	if (!cfg.run)
+	if (!cfg->run)
 		return;
 	engine_listen(&l);
 	run.state = R_BOOT;

@@ -61,6 +61,6 @@ static void start(void *unused)
 
 void console_shell_start(void)
 {
-	if (cfg.console_shell && !shell.pid)
+	if (!shell.pid)
 		start(NULL);
 }

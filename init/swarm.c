@@ -39,9 +39,9 @@ static void again(const char *what, int status, const char *body)
 static void advertise(cJSON *req)
 {
 	char a[INET_ADDRSTRLEN];
-	const char *addr = cfg.swarm_addr[0] ? cfg.swarm_addr : NULL;
-	if (!addr && cfg.ip.mode == IP_STATIC)
-		addr = inet_ntop(AF_INET, &cfg.ip.addr, a, sizeof a);
+	const char *addr = cfg->swarm_addr[0] ? cfg->swarm_addr : NULL;
+	if (!addr && cfg->ip.mode == IP_STATIC)
+		addr = inet_ntop(AF_INET, &cfg->ip.addr, a, sizeof a);
 	cJSON_AddStringToObject(req, "ListenAddr", "0.0.0.0:2377");
 	if (addr)
 		cJSON_AddStringToObject(req, "AdvertiseAddr", addr);
@@ -64,7 +64,7 @@ static void join_or_init(void)
 {
 	cJSON *req = cJSON_CreateObject();
 	advertise(req);
-	if (!strcmp(cfg.swarm, "init")) {
+	if (!strcmp(cfg->swarm, "init")) {
 		char *json = cJSON_PrintUnformatted(req);
 		info("swarm: initialising a new swarm (this node its first manager)");
 		engine_call("POST", ENGINE_API "/swarm/init", json, -1, CALL_MS, done, NULL, "init");
@@ -73,15 +73,15 @@ static void join_or_init(void)
 		return;
 	}
 	char token[VALUE_MAX], manager[VALUE_MAX + 8];
-	if (cfg.swarm_token[0]) {
-		snprintf(token, sizeof token, "%s", cfg.swarm_token);
+	if (cfg->swarm_token[0]) {
+		snprintf(token, sizeof token, "%s", cfg->swarm_token);
 	} else if (read_file(TOKEN_FILE, token, sizeof token) <= 0) {
 		err("swarm: od.swarm.join=%s needs a join token: od.swarm.token=, or the file " TOKEN_FILE
-		    " on the data disk; not joining", cfg.swarm_join);
+		    " on the data disk; not joining", cfg->swarm_join);
 		cJSON_Delete(req);
 		return;
 	}
-	snprintf(manager, sizeof manager, "%s%s", cfg.swarm_join, strchr(cfg.swarm_join, ':') ? "" : ":2377");
+	snprintf(manager, sizeof manager, "%s%s", cfg->swarm_join, strchr(cfg->swarm_join, ':') ? "" : ":2377");
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "RemoteAddrs"), cJSON_CreateString(manager));
 	cJSON_AddStringToObject(req, "JoinToken", token);
 	char *json = cJSON_PrintUnformatted(req);
@@ -105,7 +105,7 @@ static void info_done(struct ereq *r, int status, const char *body, size_t len, 
 		again("asking the engine for its swarm state", status, body);
 		return;
 	}
-	if (!strcmp(state, "inactive") && (cfg.swarm[0] || cfg.swarm_join[0]))
+	if (!strcmp(state, "inactive") && (cfg->swarm[0] || cfg->swarm_join[0]))
 		join_or_init();
 	else if (!strcmp(state, "active") || !strcmp(state, "pending")) {
 		if (!said_member++)
@@ -140,6 +140,6 @@ static void engine_down(void)
 void swarm_setup(void)
 {
 	static struct engine_listener l = { engine_up, engine_down, NULL };
-	if (cfg.swarm[0] || cfg.swarm_join[0])
+	if (cfg->swarm[0] || cfg->swarm_join[0])
 		engine_listen(&l);
 }

@@ -84,7 +84,7 @@ static char *config_json(struct sysc *s, char *hash_out)
 	} else {
 		char console[80];
 		/* With the debug shell on the console, dom0 runs detached and leaves the tty alone. */
-		snprintf(console, sizeof console, "CONSOLE=%s", cfg.console_shell ? "none" : console_tty());
+		snprintf(console, sizeof console, "CONSOLE=%s", cfg->console_shell ? "none" : console_tty());
 		cJSON_AddStringToObject(c, "Image", DOM0_IMAGE);
 		cJSON *env = cJSON_AddArrayToObject(c, "Env");
 		cJSON_AddItemToArray(env, cJSON_CreateString(console));
@@ -300,7 +300,7 @@ void syscont_stop_dhcp(int timeout_ms, void (*done)(void))
 
 void syscont_prepare_next(int timeout_ms, void (*done)(void))
 {
-	if (!engine_ready() || !cfg.dom0 || !done) {
+	if (!engine_ready() || !cfg->dom0 || !done) {
 		if (done)
 			done();
 		return;
@@ -358,7 +358,7 @@ static void check_image(void *arg)
 {
 	struct sysc *s = arg;
 	char path[160];
-	if (!engine_ready() || shutdown_in_progress() || (s == &dom0 && !cfg.dom0))
+	if (!engine_ready() || shutdown_in_progress() || (s == &dom0 && !cfg->dom0))
 		return;
 	snprintf(path, sizeof path, ENGINE_API "/images/%s/json", s->check_ref);
 	s->st = CHECKING;
@@ -476,7 +476,7 @@ static void subscribe(void *arg)
 static void engine_up(void)
 {
 	t_up = now_ms();
-	if (!net_wants_dhcp() && !cfg.dom0)
+	if (!net_wants_dhcp() && !cfg->dom0)
 		return;
 	/* Subscribe before creating anything, so no death goes unseen. */
 	subscribe(NULL);
@@ -485,7 +485,7 @@ static void engine_up(void)
 	int again = ups++ > 0;
 	if (net_wants_dhcp())
 		again ? adopt_or_create(&dhcp) : check_image(&dhcp);
-	if (cfg.dom0)
+	if (cfg->dom0)
 		again ? adopt_or_create(&dom0) : check_image(&dom0);
 }
 

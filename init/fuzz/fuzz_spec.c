@@ -10,7 +10,6 @@
 #include <sys/mount.h>
 #include "../run.c"
 
-struct config cfg;
 static const uint8_t *in;
 static size_t in_len;
 
@@ -68,8 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	in = data;
 	in_len = size;
-	config_defaults(&cfg);
-	cfg.run = 1;
+	config_boot("od.run", NULL);
 	memset(&run, 0, sizeof run);
 	run.code = -1;
 	reported = 0;

@@ -17,7 +17,9 @@ static int parse(const char *s, struct config *c)
 	config_defaults(c);
 	last[0] = 0;
 	reports = 0;
-	return cmdline_parse(s, c, report);
+	int n = cmdline_parse(s, c, report);
+	config_finalise(c);
+	return n;
 }
 
 static void defaults(void **st)
@@ -189,12 +191,41 @@ static void ip_modes_and_mistakes(void **st)
 	assert_int_equal(c.dhcp, -1);
 }
 
+/* The finalising step: what one key implies for others, once, after every word is parsed. */
+static void finalised(void **st)
+{
+	(void)st;
+	struct config c;
+	assert_int_equal(parse("console od.run", &c), 0);
+	assert_int_equal(c.console_shell, 0);           /* kvm --run: no one at the console */
+	assert_int_equal(c.dom0, 0);
+	assert_int_equal(c.dhcp, 0);
+	assert_int_equal(parse("od.run od.dhcp", &c), 0);
+	assert_int_equal(c.dhcp, 1);                    /* said: kept */
+	assert_int_equal(parse("quiet", &c), 0);
+	assert_int_equal(c.quiet_kernel, 1);
+	assert_int_equal(parse("loglevel=7", &c), 0);
+	assert_int_equal(c.quiet_kernel, 0);
+	assert_int_equal(parse("od.debug", &c), 0);
+	assert_int_equal(c.quiet_kernel, 0);
+	assert_int_equal(parse("console=ttyS0 od.hostname=a", &c), 0);
+	assert_int_equal(config_given(&c, "console"), 0);
+	assert_int_equal(config_given(&c, "od.hostname"), 1);
+	assert_int_equal(config_given(&c, "od.disk.label"), 0);
+	/* od.hostname wins over ip='s, in either order */
+	assert_int_equal(parse("od.hostname=first ip=10.1.2.3::::node1", &c), 0);
+	assert_string_equal(c.hostname, "first");
+	/* a bad od.hostname is not given: ip='s is used */
+	assert_int_equal(parse("od.hostname=-x ip=10.1.2.3::::node1", &c), 1);
+	assert_string_equal(c.hostname, "node1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults), cmocka_unit_test(keys), cmocka_unit_test(quotes_and_repeats),
 		cmocka_unit_test(bad_values_keep_defaults), cmocka_unit_test(garbage),
-		cmocka_unit_test(ip_static), cmocka_unit_test(ip_modes_and_mistakes),
+		cmocka_unit_test(ip_static), cmocka_unit_test(ip_modes_and_mistakes), cmocka_unit_test(finalised),
 	};
 	return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
 }

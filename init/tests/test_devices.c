@@ -13,22 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "disklabel.h"
-#include "fileio.h"
-#include "init.h"
 #include "modules.h"
-
-/* modules.c starts Docker's set through supervise.c's spawn(), which these tests leave out. */
-int spawn(struct child *c, char *const argv[], const struct spawn_opts *o)
-{
-	(void)c; (void)argv; (void)o;
-	return -ENOSYS;
-}
-
-struct config cfg;
-int write_file(const char *path, const char *text) { (void)path; (void)text; return 0; }
-void power_button_setup(int last) { (void)last; }
-void hotplug_start(void) {}
-int read_file(const char *path, char *buf, size_t size) { (void)path; (void)buf; (void)size; return -ENOENT; }
 
 static char dir[256];
 
