@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
 #include "modules.h"
+#include "supervise.h"
 
 /* What the boot itself needs next: the engine image (loop, squashfs), here and now. The data
  * disk's filesystem (ext4, the biggest: ~220 ms under TCG) loads in a child of its own meanwhile,

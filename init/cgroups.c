@@ -7,8 +7,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
 
 #define CG "/sys/fs/cgroup"
 

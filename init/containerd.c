@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "shutdown.h"
+#include "supervise.h"
 
 #define CONFIG "/run/onlydocker/containerd.toml"
 

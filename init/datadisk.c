@@ -12,9 +12,13 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "disklabel.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
+#include "supervise.h"
+#include "uevent.h"
 
 #define TARGET "/var/lib/docker"
 #define FULL_PCT 90             /* above this, the console says how full the disk is */

@@ -13,12 +13,16 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "engine.h"
 #include "enginelife.h"
-#include "logfile.h"
-#include "pressure.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
+#include "logfile.h"
+#include "loop.h"
+#include "pressure.h"
+#include "supervise.h"
 
 #define LOG_PATH "/run/dockerd.log"
 #define LOG_MAX (8LL << 20)      /* then dockerd.log.1: at most twice this in RAM */

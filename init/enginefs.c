@@ -16,6 +16,8 @@
 #include "disklabel.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
+#include "uevent.h"
 
 #define ENGINE_DISK_WAIT_MS 15000   /* virtio_blk loads in the background coldplug */
 

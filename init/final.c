@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include "final.h"
 #include "init.h"
+#include "log.h"
+#include "supervise.h"
 
 #define ACPI_DIR "/sys/firmware/acpi"
 #define REBOOT_WAIT_MS 30000    /* reboot(2) that neither ends the machine nor returns */

@@ -13,8 +13,10 @@
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
 
 #define ENTROPY_WAIT_MS 30000
 

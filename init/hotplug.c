@@ -8,7 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "shutdown.h"
+#include "supervise.h"
+#include "uevent.h"
 
 #define QUEUE 64
 #define ALIAS_MAX 200

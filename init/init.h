@@ -1,72 +1,8 @@
-/* What the parts of init share: the configuration, the event loop's timers and fd watches,
- * the child registry, and each boot step's entry point. */
+/* Each boot step's entry point, as main.c calls them in order, and the few calls between steps
+ * (the console's tty, the engine's stop for shutdown). The loop, the children, the configuration
+ * and the logger have headers of their own. */
 #ifndef OD_INIT_H
 #define OD_INIT_H
-#include <poll.h>
-#include <stdint.h>
-#include <sys/types.h>
-#include "cmdline.h"
-#include "log.h"
-
-
-/* ---- loop.c: one poll loop over the signalfd, timers and watched fds ---- */
-struct timer {
-	int64_t when;           /* monotonic ms; 0 = not armed */
-	void (*fn)(void *arg);
-	void *arg;
-	struct timer *next;
-};
-void timer_arm(struct timer *t, int delay_ms, void (*fn)(void *), void *arg);
-void timer_cancel(struct timer *t);
-
-struct watch {
-	int fd;
-	short events;
-	void (*fn)(int fd, short revents, void *arg);
-	void *arg;
-	struct watch *next;
-};
-void watch_add(struct watch *w, int fd, short events, void (*fn)(int, short, void *), void *arg);
-void watch_del(struct watch *w);
-/* A part whose fds come and go each turn (the engine client's connections), polled beside the
- * watches: fds() fills its slice, dispatch() gets it back after poll, expire() runs its deadlines. */
-struct poll_source {
-	int (*fds)(struct pollfd *pfd, int max);
-	void (*dispatch)(const struct pollfd *pfd, int n);
-	int (*timeout_ms)(void);                /* until its nearest deadline, -1 if none */
-	void (*expire)(void);
-	struct poll_source *next;               /* loop.c's */
-};
-void loop_add_source(struct poll_source *src);  /* src lives for good */
-void loop_run(void) __attribute__((noreturn));
-
-/* ---- supervise.c: spawn, the reaper, and the child registry ---- */
-struct child {
-	pid_t pid;                              /* 0 when not running */
-	const char *name;
-	void (*on_exit)(struct child *c, int status);
-	struct child *next;
-};
-struct spawn_opts {
-	const char *tty;        /* open this as stdin/out/err and make it the controlling tty */
-	int out_fd;             /* else stdout/stderr go here (-1: /dev/null) */
-	char *const *envp;      /* NULL: a default environment */
-	const char *oom_score_adj;      /* written to the child's /proc/self/oom_score_adj (NULL: inherit) */
-};
-int spawn(struct child *c, char *const argv[], const struct spawn_opts *o);
-/* A forked child of PID 1 that runs fn(arg) and exits with its value: work PID 1 must be able to
- * give up on (sync, unmounts) or must not run itself (reboot(2), which can end its caller). */
-int spawn_fn(struct child *c, int (*fn)(void *), void *arg);
-void reap_all(void);                    /* the one waitpid(-1) loop */
-unsigned long reaped_orphans(void);
-int no_children_left(void);         /* the last reap found no child at all */
-/* A restart's delay for a daemon that ran ran_ms: 0.5 s, doubled for each quick death in a row
- * (counted in *failures; one that ran over RESTART_STABLE_MS starts the count again), at most
- * RESTART_MAX_MS. */
-#define RESTART_STABLE_MS 30000
-#define RESTART_MAX_MS 60000
-int restart_delay(int *failures, int64_t ran_ms);
-extern char *const default_env[];
 
 /* ---- signals / power (shutdown: shutdown.h, final.h) ---- */
 int signals_setup(void);                /* the signalfd, watched by the loop */
@@ -83,13 +19,6 @@ int modules_start(void (*done)(void));  /* coldplug and Docker's set, in a child
 int modules_load_early(int run);        /* what the next steps need (run: kvm --run's), here and now */
 int modules_load(const char *name);     /* modules loaded, or -errno */
 void hotplug_start(void);               /* after coldplug: drivers for devices added later */
-/* uevent.c: the kernel's uevent socket (non-blocking, or -errno); and a wait up to timeout_ms until
- * look(arg) returns a (malloc'd) answer, woken by uevents of subsystem. */
-int uevent_socket(void);
-ssize_t uevent_recv(int s, char *buf, size_t size);     /* the kernel's uevents only */
-/* The MODALIAS of an "add" uevent (n bytes of NUL-separated fields), or NULL. */
-const char *uevent_added_alias(const char *buf, size_t n);
-char *wait_device(const char *subsystem, char *(*look)(const char *), const char *arg, int timeout_ms);
 int modprobe_main(int argc, char **argv);
 int cgroups_setup(void);
 void entropy_wait(void);

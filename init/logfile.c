@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "logfile.h"
 #include "log.h"
+#include "logfile.h"
 
 int logfile_open(struct logfile *l, const char *path, long long max)
 {

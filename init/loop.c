@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include "init.h"
+#include "loop.h"
+#include "log.h"
+#include "supervise.h"
 
 #define SAFETY_TICK_MS 1000
 #define MAX_FDS 128

@@ -9,9 +9,12 @@
 #include <sys/klog.h>
 #include <sys/reboot.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "engine.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "oomwatch.h"
 #include "shutdown.h"
 #include "syscont.h"

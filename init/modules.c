@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
 #include "modules.h"
 
 static struct kmod_ctx *ctx;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
 
 enum need { OPTIONAL, REQUIRED };
 

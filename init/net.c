@@ -14,8 +14,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 
 static struct watch nl_watch;
 static struct timer lease_timer;

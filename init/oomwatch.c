@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "oomwatch.h"
 
 /* The value of key= in a comma-separated summary, up to the next comma, or "" if absent. */

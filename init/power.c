@@ -13,6 +13,8 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "shutdown.h"
 
 static struct watch buttons[4];

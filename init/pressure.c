@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fileio.h"
-#include "init.h"
 #include "pressure.h"
 
 long long psi_parse_total(const char *text, const char *kind)

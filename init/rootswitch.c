@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
 
 #define NEWROOT "/.newroot"
 #define MODULES_DIR "/usr/lib/modules"   /* /lib/modules: /lib is a link into /usr, as on Debian 13 */

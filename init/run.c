@@ -15,10 +15,12 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "engine.h"
 #include "enginelife.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
 #include "run.h"
 #include "shutdown.h"
 

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "fileio.h"
-#include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "run.h"
+#include "uevent.h"
 
 #define PORT_NAME "org.onlydocker.run"      /* kvm's RUN_PORT */
 #define PORTS "/sys/class/virtio-ports"

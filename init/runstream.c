@@ -10,7 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "engine.h"
-#include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "run.h"
 
 #define DRAIN_MS 5000           /* after the exit, how long the rest of its output may take */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <sys/reboot.h>
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "shutdown.h"
 
 #define GRACE_MS 2000           /* for processes after SIGTERM, and again after SIGKILL */

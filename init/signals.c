@@ -9,7 +9,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "shutdown.h"
+#include "supervise.h"
 
 static struct watch sig_watch;
 

@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "enginelife.h"
 #include "init.h"
+#include "log.h"
 #include "syscont.h"
 
 static int pending, budget;

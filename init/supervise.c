@@ -11,7 +11,8 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "init.h"
+#include "supervise.h"
+#include "log.h"
 
 static struct child *children;
 static unsigned long orphans;

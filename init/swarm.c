@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cmdline.h"
 #include "engine.h"
 #include "enginelife.h"
 #include "fileio.h"
 #include "init.h"
+#include "log.h"
+#include "loop.h"
 #include "shutdown.h"
 
 #define TOKEN_FILE "/var/lib/docker/onlydocker/swarm-token"

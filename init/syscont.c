@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cmdline.h"
 #include "engine.h"
 #include "enginelife.h"
 #include "images.h"
 #include "init.h"
-#include "syscont.h"
+#include "log.h"
+#include "loop.h"
 #include "shutdown.h"
+#include "syscont.h"
 
 #define CALL_MS 30000
 #define LOAD_MS 120000

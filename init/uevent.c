@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "uevent.h"
 #include "init.h"
+#include "log.h"
 
 /* A non-blocking socket on the kernel's uevent broadcast, or -errno. */
 int uevent_socket(void)

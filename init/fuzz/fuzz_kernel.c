@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fileio.h"
-#include "init.h"
+#include "loop.h"
 #include "oomwatch.h"
 #include "pressure.h"
+#include "uevent.h"
 
 void watch_add(struct watch *w, int fd, short ev, void (*fn)(int, short, void *), void *arg)
 {

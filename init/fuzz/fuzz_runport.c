@@ -11,8 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "fileio.h"
-#include "init.h"
+#include "loop.h"
 #include "run.h"
+#include "uevent.h"
 
 static struct watch *w;
 void watch_add(struct watch *x, int fd, short events, void (*fn)(int, short, void *), void *arg)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include "../run.c"
+#include "log.h"
 
 static const uint8_t *in;
 static size_t in_len;

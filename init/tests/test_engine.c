@@ -19,8 +19,8 @@
 #include <cmocka.h>
 #include "cJSON.h"
 #include "engine.h"
-#include "log.h"
 #include "fake_engine.h"
+#include "log.h"
 #include "log_stub.h"
 
 static char dir[] = "/tmp/test_engine.XXXXXX";

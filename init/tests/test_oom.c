@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "fileio.h"
-#include "init.h"
+#include "loop.h"
 #include "oomwatch.h"
 #include "pressure.h"
 

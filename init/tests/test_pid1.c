@@ -22,7 +22,9 @@
 #include <unistd.h>
 #include "final.h"
 #include "init.h"
+#include "loop.h"
 #include "shutdown.h"
+#include "supervise.h"
 
 static int result_fd = -1;
 static struct timer check;

@@ -16,9 +16,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "fileio.h"
-#include "init.h"
+#include "log.h"
 #include "log_stub.h"
+#include "loop.h"
 #include "run.h"
+#include "uevent.h"
 
 /* ---- what runport.c uses of the rest of init ---- */
 static struct watch *w;

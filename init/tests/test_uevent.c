@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "init.h"
+#include "uevent.h"
 
 static int ns_ok;
 
