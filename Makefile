@@ -113,6 +113,13 @@ $(UNIT_DIR)/test_applets: init/tests/test_applets.c init/applets.c $(INIT_HDR)
 	mkdir -p $(UNIT_DIR)
 	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_applets.c init/applets.c -lcmocka
 
+# The system containers' state machine (syscont.c, syscont_spec.c) against a fake engine client.
+$(UNIT_DIR)/test_syscont: init/tests/test_syscont.c init/syscont.c init/syscont_spec.c init/cmdline.c init/tests/log_stub.c \
+		$(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
+	mkdir -p $(UNIT_DIR)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_syscont.c init/syscont_spec.c init/cmdline.c \
+		init/tests/log_stub.c $(B)/src/cjson/cJSON.c -lcmocka
+
 # The engine's up/down listeners (enginelife.c) alone.
 $(UNIT_DIR)/test_enginelife: init/tests/test_enginelife.c init/enginelife.c init/enginelife.h
 	mkdir -p $(UNIT_DIR)
@@ -158,7 +165,7 @@ unit-test-asan:
 
 UNIT_TESTS := $(UNIT_DIR)/test_cmdline $(UNIT_DIR)/test_engine $(UNIT_DIR)/test_pid1 $(UNIT_DIR)/test_devices \
 	$(UNIT_DIR)/test_runport $(UNIT_DIR)/test_oom $(UNIT_DIR)/test_uevent \
-	$(UNIT_DIR)/test_log $(UNIT_DIR)/test_applets $(UNIT_DIR)/test_enginelife
+	$(UNIT_DIR)/test_log $(UNIT_DIR)/test_applets $(UNIT_DIR)/test_enginelife $(UNIT_DIR)/test_syscont
 unit-test: $(UNIT_TESTS) $(B)/images/.stamp
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== images/check.py"; python3 images/check.py --pkgroot $(B)/pkgroot --versions $(B)/versions.txt $(B)/images || fail=1; exit $$fail

@@ -26,7 +26,7 @@ static void report(const char *msg) { warn("%s", msg); }
 static const struct shutdown_stage engine_phase[] = {
 	{ "stopping containers", "containers stopped", containers_stop_all, NULL },
 	{ "preparing dom0 for the next boot", "dom0 for the next boot made", syscont_prepare_next, NULL },
-	{ "stopping the DHCP container", "DHCP container stopped", syscont_stop_dhcp, NULL },
+	{ "stopping the DHCP container", "DHCP container stopped", syscont_stop_last, NULL },
 	{ "stopping dockerd", "dockerd stopped", dockerd_stop, dockerd_hold },
 };
 

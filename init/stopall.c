@@ -1,4 +1,4 @@
-/* Shutdown's first stage: every running container but the DHCP one (the network goes last),
+/* Shutdown's first stage: every running container but the DHCP one (the network goes last, syscont.c),
  * stopped through the engine in parallel, each with its own stop timeout. */
 #define _GNU_SOURCE
 #include <cJSON.h>
@@ -44,7 +44,7 @@ static void list_done(struct ereq *r, int status, const char *body, size_t len, 
 		char path[160];
 		if (!cJSON_IsString(id))
 			continue;
-		if (cJSON_IsString(n0) && !strcmp(n0->valuestring + (n0->valuestring[0] == '/'), DHCP_NAME))
+		if (cJSON_IsString(n0) && syscont_is_last(n0->valuestring + (n0->valuestring[0] == '/')))
 			continue;
 		snprintf(path, sizeof path, ENGINE_API "/containers/%.64s/stop", id->valuestring);
 		char *arg = strdup(id->valuestring);

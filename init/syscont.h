@@ -1,4 +1,4 @@
-/* The two system containers, run through the Engine API: their names and the calls others make. */
+/* The system containers (syscont.c), run through the Engine API: their names and the calls others make. */
 #ifndef OD_SYSCONT_H
 #define OD_SYSCONT_H
 #define DHCP_NAME "dhcp"
@@ -6,6 +6,7 @@
 #define IMAGES_DIR "/usr/share/onlydocker/images"   /* a link into the engine image */
 /* At shutdown, with every container stopped: a fresh dom0 for the next boot to start at once. */
 void syscont_prepare_next(int timeout_ms, void (*done)(void));
-void syscont_stop_dhcp(int timeout_ms, void (*done)(void));     /* after the other containers */
+void syscont_stop_last(int timeout_ms, void (*done)(void));     /* dhcp, after the other containers */
+int syscont_is_last(const char *name);                          /* the one syscont_stop_last() stops */
 void containers_stop_all(int timeout_ms, void (*done)(void));   /* stopall.c: all but dhcp, in parallel */
 #endif
