@@ -168,7 +168,7 @@ static void version_done(struct ereq *r, int status, const char *body, size_t le
 	if (!dockerd.pid)
 		return;
 	if (status != 200) {
-		warn("dockerd: GET /version: %d %s; asking again", status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		warn("dockerd: GET /version: %s; asking again", engine_failure(status, body));
 		timer_arm(&ping_timer, PING_RETRY_MS * 10, ping, NULL);
 		return;
 	}

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,4 +416,18 @@ again:;
 		destroy(r);
 		goto again;     /* done() may have changed the list */
 	}
+}
+
+struct ereq *engine_callf(const char *method, const char *json_body, int timeout_ms, ereq_done_fn done, void *arg,
+			  const char *fmt, ...)
+{
+	char path[sizeof ENGINE_API + 512] = ENGINE_API;
+	size_t pre = strlen(ENGINE_API);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(path + pre, sizeof path - pre, fmt, ap);
+	va_end(ap);
+	/* An empty path is refused as an invalid request line: done() gets -EINVAL like any bad call. */
+	return engine_call(method, n < 0 || (size_t)n >= sizeof path - pre ? "" : path, json_body, -1, timeout_ms,
+			   done, NULL, arg);
 }

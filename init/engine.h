@@ -74,5 +74,11 @@ int engine_api_check(const char *version_body, char *why, size_t why_len);
 
 /* The "message" of an engine error body, else the body itself, "" for NULL. Valid until the next call. */
 const char *engine_errmsg(const char *body);
+/* A failed request in one string, "STATUS MESSAGE": the engine's message, or strerror for -errno.
+ * Valid until the next call. */
+const char *engine_failure(int status, const char *body);
+/* engine_call() with a printf-style path, ENGINE_API prefixed (a path over 512 bytes: -EINVAL). */
+struct ereq *engine_callf(const char *method, const char *json_body, int timeout_ms, ereq_done_fn done, void *arg,
+			  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif

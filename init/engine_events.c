@@ -142,3 +142,10 @@ const char *engine_errmsg(const char *body)
 	cJSON_Delete(j);
 	return msg;
 }
+
+const char *engine_failure(int status, const char *body)
+{
+	static char out[600];
+	snprintf(out, sizeof out, "%d %s", status, status < 0 ? strerror(-status) : engine_errmsg(body));
+	return out;
+}

@@ -99,7 +99,7 @@ static void removed(struct ereq *r, int status, const char *body, size_t len, vo
 {
 	(void)r; (void)len; (void)arg;
 	if (status != 204 && status != 404)
-		warn("run: removing container %.12s: %d %s", run.id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		warn("run: removing container %.12s: %s", run.id, engine_failure(status, body));
 	else
 		info("run: container %.12s removed (--rm)", run.id);
 	report();
@@ -124,7 +124,7 @@ static void committed(struct ereq *r, int status, const char *body, size_t len, 
 	if (cJSON_IsString(img)) {
 		info("run: committed as %s (%.19s)", str("commit"), img->valuestring);
 	} else {
-		tell("--commit %s: %d %s", str("commit"), status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		tell("--commit %s: %s", str("commit"), engine_failure(status, body));
 		run.code = EXIT_OWN;
 	}
 	cJSON_Delete(j);
@@ -233,7 +233,7 @@ static void created(struct ereq *r, int status, const char *body, size_t len, vo
 			run_fail(EXIT_OWN, "--name %s: a container of that name is on the data disk already; remove it or choose "
 			     "another name", str("name"));
 		else
-			run_fail(EXIT_OWN, "creating the container: %d %s", status, status < 0 ? strerror(-status) : engine_errmsg(body));
+			run_fail(EXIT_OWN, "creating the container: %s", engine_failure(status, body));
 		return;
 	}
 	info("run: container %.12s created from %s", run.id, image);
@@ -301,7 +301,7 @@ static void image_checked(struct ereq *r, int status, const char *body, size_t l
 		return;
 	}
 	if (status != 404 || from == FROM_PULL) {
-		run_fail(EXIT_OWN, "image %s: %d %s", image, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		run_fail(EXIT_OWN, "image %s: %s", image, engine_failure(status, body));
 		return;
 	}
 	if (!flag("pull")) {
@@ -330,8 +330,7 @@ static void loaded(struct ereq *r, int status, const char *body, size_t len, voi
 	(void)r; (void)len; (void)arg;
 	/* The load answers 200 and reports a bad archive inside its JSON stream. */
 	if (status != 200 || (body && strstr(body, "\"errorDetail\""))) {
-		run_fail(EXIT_OWN, "--image-tar: loading %s: %d %s", str("image_tar"), status,
-		     status < 0 ? strerror(-status) : engine_errmsg(body));
+		run_fail(EXIT_OWN, "--image-tar: loading %s: %s", str("image_tar"), engine_failure(status, body));
 		return;
 	}
 	info("run: %s loaded", str("image_tar"));

@@ -221,7 +221,7 @@ static void waited(struct ereq *r, int status, const char *body, size_t len, voi
 			info("run: container %.12s exited with %d", run.id, sc->valueint);
 		run.code = sc->valueint;
 	} else if (status != -ECANCELED && run.state == R_RUN && run.code < 0) {
-		warn("run: waiting for container %.12s: %d %s", run.id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		warn("run: waiting for container %.12s: %s", run.id, engine_failure(status, body));
 	}
 	cJSON_Delete(j);
 	maybe_finish();
@@ -267,7 +267,7 @@ static void attached(struct ereq *r, int status, const char *body, size_t len, v
 	(void)arg;
 	char path[200];
 	if (status != 101) {
-		run_fail(EXIT_OWN, "attaching to the container: %d %s", status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		run_fail(EXIT_OWN, "attaching to the container: %s", engine_failure(status, body));
 		return;
 	}
 	attach_fd = engine_take_fd(r);

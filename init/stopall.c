@@ -28,7 +28,7 @@ static void stop_done(struct ereq *r, int status, const char *body, size_t len, 
 	(void)r; (void)len;
 	char *id = arg;
 	if (status != 204 && status != 304 && status != 404)
-		warn("shutdown: stopping container %.12s: %d %s", id, status, status < 0 ? strerror(-status) : engine_errmsg(body));
+		warn("shutdown: stopping container %.12s: %s", id, engine_failure(status, body));
 	free(id);
 	one_done();
 }

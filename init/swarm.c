@@ -33,7 +33,7 @@ static void again(const char *what, int status, const char *body)
 	if (delay > RETRY_MAX_MS)
 		delay = RETRY_MAX_MS;
 	tries++;
-	warn("swarm: %s: %d %s; trying again in %d s", what, status, status < 0 ? strerror(-status) : engine_errmsg(body),
+	warn("swarm: %s: %s; trying again in %d s", what, engine_failure(status, body),
 	     delay / 1000);
 	timer_arm(&retry, delay, check, NULL);
 }

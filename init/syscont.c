@@ -79,8 +79,7 @@ static void failed(struct sysc *s, const char *what, int status, const char *bod
 		return;
 	s->failures++;
 	int delay = s->failures > 5 ? 30000 : 1000 << s->failures;
-	err("%s: %s: %d %s; retrying in %d ms", s->spec->name, what, status,
-	    status < 0 ? strerror(-status) : engine_errmsg(body), delay);
+	err("%s: %s: %s; retrying in %d ms", s->spec->name, what, engine_failure(status, body), delay);
 	if (engine_ready())
 		timer_arm(&s->retry, delay, check_image, s);
 }
@@ -111,11 +110,9 @@ static void start_done(struct ereq *r, int status, const char *body, size_t len,
 
 static void start(struct sysc *s)
 {
-	char path[160];
 	s->died[0] = 0;
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s/start", s->id);
 	s->st = STARTING;
-	engine_call("POST", path, NULL, -1, CALL_MS, start_done, NULL, s);
+	engine_callf("POST", NULL, CALL_MS, start_done, s, "/containers/%s/start", s->id);
 }
 
 /* On its way to running, its image already there: what waits for it is held. */
@@ -152,20 +149,17 @@ static void remove_done(struct ereq *r, int status, const char *body, size_t len
 		failed(s, "removing the old container", status, body);
 		return;
 	}
-	char *json = syscont_json(s->spec, NULL), path[96];
-	snprintf(path, sizeof path, ENGINE_API "/containers/create?name=%s", s->spec->name);
+	char *json = syscont_json(s->spec, NULL);
 	s->st = CREATING;
-	engine_call("POST", path, json, -1, CALL_MS, create_done, NULL, s);
+	engine_callf("POST", json, CALL_MS, create_done, s, "/containers/create?name=%s", s->spec->name);
 	free(json);
 }
 
 /* Any container of that name is from an earlier boot or an earlier life: replace it. */
 static void replace(struct sysc *s)
 {
-	char path[96];
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s?force=1", s->spec->name);
 	s->st = REMOVING;
-	engine_call("DELETE", path, NULL, -1, CALL_MS, remove_done, NULL, s);
+	engine_callf("DELETE", NULL, CALL_MS, remove_done, s, "/containers/%s?force=1", s->spec->name);
 }
 
 /* The container prepared at the last clean shutdown (never started, made as it would be made now)
@@ -195,15 +189,13 @@ static void prepared_done(struct ereq *r, int status, const char *body, size_t l
 
 static void create(struct sysc *s)
 {
-	char path[96];
 	/* A bundle loaded this boot (a new initramfs) may have moved the tag the container was made from. */
 	if (!s->spec->prepare || s->loaded) {
 		replace(s);
 		return;
 	}
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s/json", s->spec->name);
 	s->st = INSPECTING_PREPARED;
-	engine_call("GET", path, NULL, -1, CALL_MS, prepared_done, NULL, s);
+	engine_callf("GET", NULL, CALL_MS, prepared_done, s, "/containers/%s/json", s->spec->name);
 }
 
 static void load_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -252,12 +244,10 @@ static void inspect_done(struct ereq *r, int status, const char *body, size_t le
 static void check_image(void *arg)
 {
 	struct sysc *s = arg;
-	char path[160];
 	if (!engine_ready() || shutdown_in_progress() || !s->spec->wanted())
 		return;
-	snprintf(path, sizeof path, ENGINE_API "/images/%s/json", s->spec->bundle_ref);
 	s->st = INSPECTING_IMAGE;
-	engine_call("GET", path, NULL, -1, CALL_MS, inspect_done, NULL, s);
+	engine_callf("GET", NULL, CALL_MS, inspect_done, s, "/images/%s/json", s->spec->bundle_ref);
 }
 
 static void tag_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -265,8 +255,7 @@ static void tag_done(struct ereq *r, int status, const char *body, size_t len, v
 	(void)r; (void)len;
 	struct sysc *s = arg;
 	if (status != 201)
-		err("%s: rolling back to %s: %d %s", s->spec->name, s->spec->bundle_ref, status,
-		    status < 0 ? strerror(-status) : engine_errmsg(body));
+		err("%s: rolling back to %s: %s", s->spec->name, s->spec->bundle_ref, engine_failure(status, body));
 	create(s);
 }
 
@@ -298,11 +287,9 @@ static void on_die(struct sysc *s, const char *code)
 	err("%s: the image %s exited within %d s %d times in a row; rolling back to the bundled %s",
 	    sp->name, sp->image, QUICK_EXIT_MS / 1000, s->quick_exits, sp->bundle_ref);
 	s->quick_exits = 0;
-	char path[200];
-	snprintf(path, sizeof path, ENGINE_API "/images/%s/tag?repo=%s&tag=%s&force=1", sp->bundle_ref,
-		 sp->rollback_repo, sp->rollback_tag);
 	s->st = TAGGING;
-	engine_call("POST", path, NULL, -1, CALL_MS, tag_done, NULL, s);
+	engine_callf("POST", NULL, CALL_MS, tag_done, s, "/images/%s/tag?repo=%s&tag=%s&force=1", sp->bundle_ref,
+		 sp->rollback_repo, sp->rollback_tag);
 }
 
 static void on_event(const cJSON *ev, void *arg)
@@ -342,12 +329,10 @@ static void adopt_done(struct ereq *r, int status, const char *body, size_t len,
 
 static void adopt_or_create(struct sysc *s)
 {
-	char path[96];
 	if (!engine_ready() || shutdown_in_progress())
 		return;
-	snprintf(path, sizeof path, ENGINE_API "/containers/%s/json", s->spec->name);
 	s->st = ADOPTING;
-	engine_call("GET", path, NULL, -1, CALL_MS, adopt_done, NULL, s);
+	engine_callf("GET", NULL, CALL_MS, adopt_done, s, "/containers/%s/json", s->spec->name);
 }
 
 static struct timer resubscribe;
@@ -409,8 +394,7 @@ static int prepare_pending;
 static void prepare_one_done(const struct sysc_spec *sp, const char *what, int status, const char *body)
 {
 	if (what)
-		warn("%s: preparing the next boot's container: %s: %d %s", sp->name, what, status,
-		     status < 0 ? strerror(-status) : engine_errmsg(body));
+		warn("%s: preparing the next boot's container: %s: %s", sp->name, what, engine_failure(status, body));
 	if (--prepare_pending == 0 && prepare_cb) {
 		void (*cb)(void) = prepare_cb;
 		prepare_cb = NULL;
@@ -448,10 +432,8 @@ void syscont_prepare_next(int timeout_ms, void (*done)(void))
 	prepare_pending = 1;
 	for (size_t i = 0; engine_ready() && i < N; i++)
 		if (specs[i].prepare && specs[i].wanted()) {
-			char path[96];
-			snprintf(path, sizeof path, ENGINE_API "/containers/%s?force=1", specs[i].name);
-			prepare_pending += !!engine_call("DELETE", path, NULL, -1, timeout_ms, prepare_removed, NULL,
-							 (void *)&specs[i]);
+			prepare_pending += !!engine_callf("DELETE", NULL, timeout_ms, prepare_removed, (void *)&specs[i],
+							  "/containers/%s?force=1", specs[i].name);
 		}
 	prepare_one_done(NULL, NULL, 0, NULL);
 }
@@ -464,8 +446,7 @@ static void last_stop_done(struct ereq *r, int status, const char *body, size_t 
 	(void)r; (void)len;
 	const struct sysc_spec *sp = arg;
 	if (sp && status != 204 && status != 304 && status != 404)
-		warn("shutdown: stopping the %s container: %d %s", sp->name, status,
-		     status < 0 ? strerror(-status) : engine_errmsg(body));
+		warn("shutdown: stopping the %s container: %s", sp->name, engine_failure(status, body));
 	if (--last_pending == 0 && last_stopped) {
 		void (*cb)(void) = last_stopped;
 		last_stopped = NULL;
@@ -480,9 +461,8 @@ void syscont_stop_last(int timeout_ms, void (*done)(void))
 	last_pending = 1;
 	for (size_t i = 0; engine_ready() && i < N; i++)
 		if (specs[i].stop_last) {
-			char path[96];
-			snprintf(path, sizeof path, ENGINE_API "/containers/%s/stop?t=2", specs[i].name);
-			last_pending += !!engine_call("POST", path, NULL, -1, timeout_ms, last_stop_done, NULL, (void *)&specs[i]);
+			last_pending += !!engine_callf("POST", NULL, timeout_ms, last_stop_done, (void *)&specs[i],
+						       "/containers/%s/stop?t=2", specs[i].name);
 		}
 	last_stop_done(NULL, 204, NULL, 0, NULL);
 }

@@ -49,6 +49,17 @@ struct ereq *engine_call(const char *method, const char *path, const char *json_
 	return dummy;
 }
 
+struct ereq *engine_callf(const char *method, const char *json_body, int timeout_ms, ereq_done_fn done, void *arg,
+			  const char *fmt, ...)
+{
+	char path[256] = ENGINE_API;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(path + strlen(path), sizeof path - strlen(path), fmt, ap);
+	va_end(ap);
+	return engine_call(method, path, json_body, -1, timeout_ms, done, NULL, arg);
+}
+
 static engine_event_fn event_fn;
 static engine_ended_fn ended_fn;
 static int subscriptions;
@@ -61,6 +72,7 @@ struct ereq *engine_events(const char *filters, engine_event_fn fn, engine_ended
 	return dummy;
 }
 const char *engine_errmsg(const char *body) { return body ? body : ""; }
+const char *engine_failure(int status, const char *body) { (void)status; return engine_errmsg(body); }
 
 static struct engine_listener *listener;
 static int ready, shutting_down, leases_awaited;
