@@ -12,6 +12,26 @@ struct shutdown_stage {
 	void (*run)(int budget_ms, void (*done)(void));
 	void (*begin)(void);                    /* optional, at the request: start nothing new */
 };
+/* For a stage with requests in parallel: start() counts the stage's own share, each request
+ * adds one, and one() for each that ended (and once for the share) calls done() after the last. */
+struct stage_join {
+	int pending;
+	void (*done)(void);
+};
+static inline void stage_join_start(struct stage_join *j, void (*done)(void))
+{
+	j->pending = 1;
+	j->done = done;
+}
+static inline void stage_join_one(struct stage_join *j)
+{
+	if (--j->pending == 0 && j->done) {
+		void (*d)(void) = j->done;
+		j->done = NULL;
+		d();
+	}
+}
+
 /* Before anything can ask for a shutdown: the stages (kept, not copied), the overall deadline of
  * the engine phase, and the final phase's last words (kvm --run's status to the host). */
 void shutdown_setup(const struct shutdown_stage *stages, int n, int timeout_ms, void (*last_words)(void));

@@ -9,19 +9,13 @@
 #include "enginelife.h"
 #include "init.h"
 #include "log.h"
+#include "shutdown.h"
 #include "syscont.h"
 
-static int pending, budget;
-static void (*stage_done)(void);
+static int budget;
+static struct stage_join join;
 
-static void one_done(void)
-{
-	if (--pending == 0 && stage_done) {
-		void (*d)(void) = stage_done;
-		stage_done = NULL;
-		d();
-	}
-}
+static void one_done(void) { stage_join_one(&join); }
 
 static void stop_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
@@ -49,7 +43,7 @@ static void list_done(struct ereq *r, int status, const char *body, size_t len, 
 		snprintf(path, sizeof path, ENGINE_API "/containers/%.64s/stop", id->valuestring);
 		char *arg = strdup(id->valuestring);
 		if (arg && engine_call("POST", path, NULL, -1, budget, stop_done, NULL, arg))
-			pending++;
+			join.pending++;
 		else
 			free(arg);
 	}
@@ -66,8 +60,7 @@ void containers_stop_all(int budget_ms, void (*done)(void))
 		return;
 	}
 	budget = budget_ms;
-	stage_done = done;
-	pending = 1;
+	stage_join_start(&join, done);
 	if (!engine_call("GET", ENGINE_API "/containers/json", NULL, -1, budget_ms, list_done, NULL, NULL))
 		one_done();
 }

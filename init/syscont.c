@@ -387,19 +387,14 @@ static void engine_down(void)
 }
 
 /* ---- at shutdown ---- */
-static void (*prepare_cb)(void);
 static int prepare_ms;                  /* the shutdown's time left when it asked */
-static int prepare_pending;
+static struct stage_join prepared, last_stopped;
 
 static void prepare_one_done(const struct sysc_spec *sp, const char *what, int status, const char *body)
 {
 	if (what)
 		warn("%s: preparing the next boot's container: %s: %s", sp->name, what, engine_failure(status, body));
-	if (--prepare_pending == 0 && prepare_cb) {
-		void (*cb)(void) = prepare_cb;
-		prepare_cb = NULL;
-		cb();
-	}
+	stage_join_one(&prepared);
 }
 
 static void prepare_created(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -428,18 +423,14 @@ static void prepare_removed(struct ereq *r, int status, const char *body, size_t
 void syscont_prepare_next(int timeout_ms, void (*done)(void))
 {
 	prepare_ms = timeout_ms;
-	prepare_cb = done;
-	prepare_pending = 1;
+	stage_join_start(&prepared, done);
 	for (size_t i = 0; engine_ready() && i < N; i++)
 		if (specs[i].prepare && specs[i].wanted()) {
-			prepare_pending += !!engine_callf("DELETE", NULL, timeout_ms, prepare_removed, (void *)&specs[i],
+			prepared.pending += !!engine_callf("DELETE", NULL, timeout_ms, prepare_removed, (void *)&specs[i],
 							  "/containers/%s?force=1", specs[i].name);
 		}
 	prepare_one_done(NULL, NULL, 0, NULL);
 }
-
-static void (*last_stopped)(void);
-static int last_pending;
 
 static void last_stop_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
@@ -447,21 +438,16 @@ static void last_stop_done(struct ereq *r, int status, const char *body, size_t 
 	const struct sysc_spec *sp = arg;
 	if (sp && status != 204 && status != 304 && status != 404)
 		warn("shutdown: stopping the %s container: %s", sp->name, engine_failure(status, body));
-	if (--last_pending == 0 && last_stopped) {
-		void (*cb)(void) = last_stopped;
-		last_stopped = NULL;
-		cb();
-	}
+	stage_join_one(&last_stopped);
 }
 
 /* At shutdown, after every other container: the lease's addresses stay, the network goes last. */
 void syscont_stop_last(int timeout_ms, void (*done)(void))
 {
-	last_stopped = done;
-	last_pending = 1;
+	stage_join_start(&last_stopped, done);
 	for (size_t i = 0; engine_ready() && i < N; i++)
 		if (specs[i].stop_last) {
-			last_pending += !!engine_callf("POST", NULL, timeout_ms, last_stop_done, (void *)&specs[i],
+			last_stopped.pending += !!engine_callf("POST", NULL, timeout_ms, last_stop_done, (void *)&specs[i],
 						       "/containers/%s/stop?t=2", specs[i].name);
 		}
 	last_stop_done(NULL, 204, NULL, 0, NULL);
