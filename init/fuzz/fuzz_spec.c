@@ -30,6 +30,7 @@ int mount(const char *s, const char *t, const char *ty, unsigned long f, const v
 int mkdirs(const char *p, mode_t m) { (void)p; (void)m; return 0; }
 void log_msg(int level, const char *fmt, ...) { (void)level; (void)fmt; }
 const char *engine_errmsg(const char *body) { return body ? body : ""; }
+const char *engine_failure(int status, const char *body) { (void)status; return engine_errmsg(body); }
 int engine_ready(void) { return 1; }
 void engine_listen(struct engine_listener *l) { (void)l; }
 void shutdown_request(enum power_action a, const char *why) { (void)a; (void)why; }
