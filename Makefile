@@ -6,7 +6,6 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 INIT_SRC := $(filter-out init/libs.sh,$(wildcard init/*.c))
-INIT_HDR := $(wildcard init/*.h)
 MUSL := $(B)/musl
 MUSL_LIBS := $(MUSL)/.libs.stamp
 CFLAGS_INIT := -std=gnu11 -Os -Wall -Wextra -Werror -Wno-unused-result -ffunction-sections -fdata-sections \
@@ -14,7 +13,7 @@ CFLAGS_INIT := -std=gnu11 -Os -Wall -Wextra -Werror -Wno-unused-result -ffunctio
 LDFLAGS_INIT := -static -s -Wl,--gc-sections -L$(MUSL)/lib
 LDLIBS_INIT := -lmount -lblkid -lkmod -lcjson -lhttp_parser
 
-.PHONY: all run test unit-test qemu-test qemu-test-all bench deps clean distclean fuzz fuzz-build unit-test-asan
+.PHONY: all run test unit-test qemu-test qemu-test-all bench deps clean distclean fuzz fuzz-build unit-test-asan image-check
 all: $(B)/initrd.img $(B)/vmlinuz
 
 # Host tools, installed only when missing.
@@ -45,8 +44,14 @@ $(B)/gen/images.h: $(B)/images/.stamp initrd/images-h.py
 	mkdir -p $(B)/gen
 	python3 initrd/images-h.py images/images.conf $(B)/images > $@.tmp && mv $@.tmp $@
 
-$(B)/init: $(INIT_SRC) $(INIT_HDR) $(MUSL_LIBS) $(B)/gen/images.h
-	musl-gcc $(CFLAGS_INIT) -o $@.tmp $(INIT_SRC) $(LDFLAGS_INIT) $(LDLIBS_INIT)
+# One object per source, with its header dependencies (-MMD -MP); the generated headers come first.
+INIT_OBJS := $(patsubst init/%.c,$(B)/obj/init/%.o,$(INIT_SRC))
+-include $(INIT_OBJS:.o=.d)
+$(B)/obj/init/%.o: init/%.c $(MUSL_LIBS) | $(B)/gen/images.h
+	@mkdir -p $(@D)
+	musl-gcc $(CFLAGS_INIT) -MMD -MP -c -o $@ $<
+$(B)/init: $(INIT_OBJS)
+	musl-gcc -o $@.tmp $(INIT_OBJS) $(LDFLAGS_INIT) $(LDLIBS_INIT)
 	mv $@.tmp $@
 	@echo "init: $$(stat -c %s $@) bytes (static, musl)"
 
@@ -59,71 +64,69 @@ run: deps all
 	./kvm
 
 # ---- tests ----
+# Unit tests: init/tests/test_NAME.c with the sources and libraries below, one object per source
+# (header dependencies from -MMD -MP). They need only host packages (cmocka, and bookworm's
+# libcjson-dev and libhttp-parser-dev for the engine client): no Debian 13 fetch, no image build.
+# images.h is a fixture with placeholder IDs (initrd/images-h.py with no archives).
 UNIT_CC ?= gcc
 UNIT_SAN ?=
 UNIT_DIR ?= $(B)/tests
-UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinit -I$(B)/gen -I$(B)/src/cjson -I$(B)/src/http-parser
-$(UNIT_DIR)/test_cmdline: init/tests/test_cmdline.c init/cmdline.c init/cmdline.h
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_cmdline.c init/cmdline.c -lcmocka
-
-$(UNIT_DIR)/test_engine: init/tests/test_engine.c init/tests/fake_engine.c init/tests/fake_engine.h init/tests/log_stub.c \
-		init/tests/log_stub.h init/engine.c init/engine_http.c init/engine_events.c init/engine_version.c init/engine.h init/engine_req.h \
-		init/log.h $(MUSL_LIBS)
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_engine.c init/tests/fake_engine.c init/tests/log_stub.c init/engine.c init/engine_http.c \
-		init/engine_events.c init/engine_version.c \
-		$(B)/src/cjson/cJSON.c $(B)/src/http-parser/http_parser.c -lcmocka
-
+UNIT_GEN := $(UNIT_DIR)/gen
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_GEN) -I/usr/include/cjson
+UNIT_NAMES := cmdline engine pid1 devices runport oom uevent log applets enginelife syscont
+UNIT_SRC_cmdline := init/cmdline.c
+UNIT_SRC_engine := init/engine.c init/engine_http.c init/engine_events.c init/engine_version.c \
+	init/tests/fake_engine.c init/tests/log_stub.c
+UNIT_LIBS_engine := -lcjson -lhttp_parser
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
-PID1_SRC := $(addprefix init/,supervise.c loop.c signals.c shutdown.c final.c)
-$(UNIT_DIR)/test_pid1: init/tests/test_pid1.c $(PID1_SRC) init/tests/log_stub.c $(INIT_HDR) $(MUSL_LIBS)
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_pid1.c $(PID1_SRC) init/tests/log_stub.c -lcmocka -lmount
-
+UNIT_SRC_pid1 := init/supervise.c init/loop.c init/signals.c init/shutdown.c init/final.c init/tests/log_stub.c
+UNIT_LIBS_pid1 := -lmount
 # Module lookup (fixture modules indexed by depmod) and disk labels (image files made by mkfs).
-$(UNIT_DIR)/test_devices: init/tests/test_devices.c init/modules.c init/modules.h init/disklabel.c init/disklabel.h \
-		init/fileio.c init/tests/log_stub.c $(B)/gen/images.h
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_devices.c init/modules.c init/disklabel.c init/fileio.c init/tests/log_stub.c \
-		-lcmocka -lkmod -lblkid
-
+UNIT_SRC_devices := init/modules.c init/disklabel.c init/fileio.c init/tests/log_stub.c
+UNIT_LIBS_devices := -lkmod -lblkid
 # The run port's framing over a socketpair (kvm --run's line to the host).
-$(UNIT_DIR)/test_runport: init/tests/test_runport.c init/runport.c init/run.h init/tests/log_stub.c $(INIT_HDR)
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_runport.c init/runport.c init/tests/log_stub.c -lcmocka
-
+UNIT_SRC_runport := init/runport.c init/tests/log_stub.c
 # The kernel's OOM kill summaries (oomwatch.c) and pressure stall totals (pressure.c).
-$(UNIT_DIR)/test_oom: init/tests/test_oom.c init/oomwatch.c init/oomwatch.h init/pressure.c init/pressure.h init/tests/log_stub.c $(INIT_HDR)
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_oom.c init/oomwatch.c init/pressure.c init/tests/log_stub.c -lcmocka
-
+UNIT_SRC_oom := init/oomwatch.c init/pressure.c init/tests/log_stub.c
 # uevents: only the kernel's (a network namespace of its own, root).
-$(UNIT_DIR)/test_uevent: init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c $(INIT_HDR)
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_uevent.c init/uevent.c init/tests/log_stub.c -lcmocka
-
+UNIT_SRC_uevent := init/uevent.c init/tests/log_stub.c
 # The logger and a console that stops reading; dockerd's bounded log file.
-$(UNIT_DIR)/test_log: init/tests/test_log.c init/log.c init/log.h init/logfile.c init/logfile.h
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_log.c init/log.c init/logfile.c -lcmocka
-
+UNIT_SRC_log := init/log.c init/logfile.c
 # The applets (modprobe, poweroff...) and the signals PID 1 blocks.
-$(UNIT_DIR)/test_applets: init/tests/test_applets.c init/applets.c $(INIT_HDR)
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_applets.c init/applets.c -lcmocka
-
-# The system containers' state machine (syscont.c, syscont_spec.c) against a fake engine client.
-$(UNIT_DIR)/test_syscont: init/tests/test_syscont.c init/syscont.c init/syscont_spec.c init/cmdline.c init/tests/log_stub.c \
-		$(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS)
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_syscont.c init/syscont_spec.c init/cmdline.c \
-		init/tests/log_stub.c $(B)/src/cjson/cJSON.c -lcmocka
-
+UNIT_SRC_applets := init/applets.c
 # The engine's up/down listeners (enginelife.c) alone.
-$(UNIT_DIR)/test_enginelife: init/tests/test_enginelife.c init/enginelife.c init/enginelife.h
-	mkdir -p $(UNIT_DIR)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_enginelife.c init/enginelife.c -lcmocka
+UNIT_SRC_enginelife := init/enginelife.c
+# The system containers' state machine (syscont.c, which the test includes whole) against a fake
+# engine client.
+UNIT_SRC_syscont := init/syscont_spec.c init/cmdline.c init/tests/log_stub.c
+UNIT_LIBS_syscont := -lcjson
+
+UNIT_TESTS := $(addprefix $(UNIT_DIR)/test_,$(UNIT_NAMES))
+unit_objs = $(UNIT_DIR)/obj/init/tests/test_$1.o $(patsubst %.c,$(UNIT_DIR)/obj/%.o,$(UNIT_SRC_$1))
+UNIT_OBJS := $(sort $(foreach t,$(UNIT_NAMES),$(call unit_objs,$(t))))
+-include $(UNIT_OBJS:.o=.d)
+
+$(UNIT_GEN)/images.h: images/images.conf initrd/images-h.py
+	mkdir -p $(@D)
+	python3 initrd/images-h.py images/images.conf - > $@.tmp && mv $@.tmp $@
+$(UNIT_DIR)/obj/%.o: %.c | $(UNIT_GEN)/images.h deps
+	@mkdir -p $(@D)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -c -o $@ $<
+.SECONDEXPANSION:
+$(UNIT_TESTS): $(UNIT_DIR)/test_%: $$(call unit_objs,$$*)
+	$(UNIT_CC) $(UNIT_SAN) -o $@ $^ $(UNIT_LIBS_$*) -lcmocka
+
+unit-test: $(UNIT_TESTS)
+	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+# The unit tests again, built with ASan and UBSan (clang): memory errors and undefined behaviour fail them.
+unit-test-asan:
+	$(MAKE) --no-print-directory B=$(B) UNIT_CC=clang UNIT_SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		UNIT_DIR=$(B)/tests-asan unit-test
+
+# The bundled images against what went into them (packages, versions, files): needs the image build.
+image-check: $(B)/images/.stamp
+	python3 images/check.py --pkgroot $(B)/pkgroot --versions $(B)/versions.txt $(B)/images
 
 # ---- fuzzing: libFuzzer targets for every parser of outside input, clang with ASan and UBSan ----
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) from its seed corpus (init/fuzz/corpus/NAME,
@@ -143,7 +146,7 @@ FUZZ_SRC_mountinfo :=
 FUZZ_LIBS_mountinfo := -lmount
 FUZZ_SRC_spec := init/cmdline.c $(B)/src/cjson/cJSON.c
 FUZZ_BINS := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_TARGETS))
-$(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS) | deps
+$(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(wildcard init/*.h) $(B)/gen/images.h $(MUSL_LIBS) | deps
 	mkdir -p $(B)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 fuzz-build: $(FUZZ_BINS)
@@ -158,18 +161,6 @@ $(FUZZ_RUNS): fuzz-run-%: $(B)/fuzz/fuzz_%
 		&& echo "== fuzz_$*: $(FUZZ_SECONDS) s: $$(tail -1 $(B)/fuzz/$*.log)" \
 		|| { echo "== fuzz_$*: FAILED"; tail -30 $(B)/fuzz/$*.log; exit 1; }
 
-# The unit tests again, built with ASan and UBSan (clang): memory errors and undefined behaviour fail them.
-unit-test-asan:
-	$(MAKE) --no-print-directory B=$(B) UNIT_CC=clang UNIT_SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		UNIT_DIR=$(B)/tests-asan unit-test
-
-UNIT_TESTS := $(UNIT_DIR)/test_cmdline $(UNIT_DIR)/test_engine $(UNIT_DIR)/test_pid1 $(UNIT_DIR)/test_devices \
-	$(UNIT_DIR)/test_runport $(UNIT_DIR)/test_oom $(UNIT_DIR)/test_uevent \
-	$(UNIT_DIR)/test_log $(UNIT_DIR)/test_applets $(UNIT_DIR)/test_enginelife $(UNIT_DIR)/test_syscont
-unit-test: $(UNIT_TESTS) $(B)/images/.stamp
-	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; \
-	echo "== images/check.py"; python3 images/check.py --pkgroot $(B)/pkgroot --versions $(B)/versions.txt $(B)/images || fail=1; exit $$fail
-
 # make test leaves out the slowest multi-boot tests (CI stops at 30 minutes); qemu-test-all runs them.
 QEMU_TESTS_SKIP ?= test_reliability\.test_a_power_cut_then_a_full_disk
 qemu-test: deps all
@@ -182,7 +173,7 @@ qemu-test-all: deps all
 # about two minutes for the seven.
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_JOBS ?= 2
-test: deps all unit-test unit-test-asan
+test: deps unit-test unit-test-asan all image-check
 	$(MAKE) --no-print-directory -j$(FUZZ_JOBS) -k B=$(B) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz
 	$(MAKE) --no-print-directory B=$(B) qemu-test
 
