@@ -213,9 +213,8 @@ def part_run(n):
     res = {'runs': []}
     for i in range(n + 1):
         log = os.path.join(harness.OUT, 'bench-run-%d.log' % i)
-        cmd = [os.path.join(harness.ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'), '--net', 'restricted',
-               '--disk', disk, '--log', log, '--run'] + (['--image-tar', tar] if i == 0 else []) + \
-              ['onlydocker/busybox:test', 'true']
+        cmd = harness.Guest.kvm('--net', 'restricted', '--disk', disk, '--log', log, '--run',
+                                *(['--image-tar', tar] if i == 0 else []), 'onlydocker/busybox:test', 'true')
         t0 = time.monotonic()
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
         rec = {'name': 'bench-run-%d' % i, 'wall': time.monotonic() - t0}

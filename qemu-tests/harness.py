@@ -17,6 +17,7 @@ import codecs
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -41,12 +42,57 @@ DOM0_BANNER = r'onlydocker dom0 \S+ ready'
 # so it lands between the shell's lines, never inside one).
 INIT_LINE = re.compile(r'^onlydocker: \[ *\d+\.\d+\] .*\n', re.M)
 
-current_test = None   # set by run.py: the default name of an Appliance created inside a test
-current = None        # the most recently started Appliance, whose console run.py shows on failure
-_live = set()
-booted = []         # every Appliance started since run.py last cleared it (one test's)
-booted_logs = []    # the console logs of other machines this test started (kvm --run)
-_names = set()
+
+
+class TestRun:
+    """What the running test started. run.py calls begin() before each test; every Guest registers
+    here, so a failure report shows this test's console and nothing outlives the test."""
+
+    def __init__(self):
+        self.test = None        # "file.test", the default name of a guest made inside a test
+        self.guests = []        # every guest started since begin()
+        self.last = None        # the most recently started one, whose console run.py shows on failure
+        self.live = set()       # those not yet killed or exited
+        self._names = set()     # every name given out in this process, so directories never clash
+
+    def begin(self, test):
+        self.test, self.last = test, None
+        del self.guests[:]
+
+    def unique(self, name):
+        base, n = name, 1
+        while name in self._names:
+            n += 1
+            name = '%s-%d' % (base, n)
+        self._names.add(name)
+        return name
+
+    def started(self, guest):
+        self.guests.append(guest)
+        self.live.add(guest)
+        self.last = guest
+
+    def stopped(self, guest):
+        self.live.discard(guest)
+
+    def kernel_died_before_init(self):
+        """The console log of this test's guest whose kernel panicked before it ran /init, or None:
+        a crash of the emulated machine (seen in CI under TCG, in sched_clock_cpu at 1.5 s), not of
+        our code."""
+        for g in self.guests:
+            if died_before_init(g.console_text()):
+                return g.console_log
+        return None
+
+    def kill_all(self, keep=None):
+        """Kill every guest still running, but `keep`."""
+        for g in list(self.live):
+            if g is not keep:
+                g.kill()
+
+
+TEST = TestRun()
+atexit.register(TEST.kill_all)
 
 
 class ApplianceError(AssertionError):
@@ -70,16 +116,49 @@ def make_disk(path, size=1 << 30, files=None):
     return path
 
 
-def _unique(name):
-    base, n = name, 1
-    while name in _names:
-        n += 1
-        name = '%s-%d' % (base, n)
-    _names.add(name)
-    return name
+class Guest:
+    """One ./kvm process with a directory of its own, build/qemu-tests/<name>/, holding its
+    console.log; registered with TEST. Appliance (the console and QMP) and KvmRun (kvm --run, a
+    process with streams and a status) are the two kinds."""
+
+    def __init__(self, name, default):
+        self.name = TEST.unique(name or TEST.test or default)
+        self.dir = os.path.join(OUT, self.name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.console_log = os.path.join(self.dir, 'console.log')
+        self.proc = None
+
+    @staticmethod
+    def kvm(*args):
+        """./kvm's command line, with the accelerator the tests run under ($QEMU_ACCEL, else tcg)."""
+        return [os.path.join(ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'), *args]
+
+    def _start(self, cmd, **popen):
+        self.command = cmd
+        self.proc = subprocess.Popen(cmd, **popen)
+        TEST.started(self)
+
+    def console_text(self):
+        """The console so far (read from its log)."""
+        try:
+            with open(self.console_log, 'rb') as f:
+                return f.read().decode(errors='replace').replace('\r', '')
+        except OSError:
+            return ''
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        if self.running():
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait()
+        TEST.stopped(self)
 
 
-class Appliance:
+class Appliance(Guest):
     """One QEMU run of the appliance. Starts in the constructor; use as a context manager.
 
     name:    directory under build/qemu-tests (default: the running test's name); made unique per run
@@ -94,12 +173,7 @@ class Appliance:
 
     def __init__(self, name=None, disk=None, append='', mem=None, smp=None, net='restricted',
                  kernel=None, initrd=None, qemu_args=(), lan=None, mac=None, engine=None):
-        global current
-        self.name = _unique(name or current_test or 'appliance')
-        self.dir = os.path.join(OUT, self.name)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.makedirs(self.dir)
-        self.console_log = os.path.join(self.dir, 'console.log')
+        super().__init__(name, 'appliance')
         self.qmp_path = os.path.join(self.dir, 'qmp.sock')
         if len(self.qmp_path.encode()) > 100:   # sun_path holds 108 bytes
             self.qmp_path = os.path.join(tempfile.mkdtemp(prefix='odqmp-'), 'qmp.sock')
@@ -116,8 +190,7 @@ class Appliance:
         self._qmp_replies = []
         self._qmp_lock = threading.Lock()
 
-        cmd = [os.path.join(ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'),
-               '--net', net, '--qmp', self.qmp_path, '--disk', self.disk or 'none']
+        cmd = self.kvm('--net', net, '--qmp', self.qmp_path, '--disk', self.disk or 'none')
         kernel = kernel or os.environ.get('QEMU_KERNEL')
         initrd = initrd or os.environ.get('QEMU_INITRD')
         for opt, val in (('--kernel', kernel), ('--initrd', initrd), ('--engine', engine), ('--mem', mem),
@@ -126,15 +199,11 @@ class Appliance:
                 cmd += [opt, str(val)]
         if qemu_args:
             cmd += ['--', *qemu_args]
-        self.command = cmd
         self._log = open(self.console_log, 'wb')
         self.started = time.monotonic()   # host clock, just before QEMU starts (see seen_at)
         # stderr joins the console so that ./kvm's and QEMU's own errors show in failure reports.
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        _live.add(self)
-        booted.append(self)
-        current = self
+        self._start(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    start_new_session=True)
         self._reader = threading.Thread(target=self._read_console, daemon=True)
         self._reader.start()
         try:
@@ -357,8 +426,9 @@ class Appliance:
                    % (name, timeout, [e['event'] for e in self.events]))
 
     # --- lifetime ------------------------------------------------------------------------
-    def running(self):
-        return self.proc.poll() is None
+    def console_text(self):
+        with self._cond:
+            return self.text
 
     def wait_exit(self, timeout=60):
         """Wait for QEMU to exit; return its exit code (0 after a guest poweroff)."""
@@ -383,7 +453,7 @@ class Appliance:
         self.proc.stdout.close()
 
     def _close(self):
-        _live.discard(self)
+        TEST.stopped(self)
         for f in (self.proc.stdin, self._qmp_sock):
             try:
                 f and f.close()
@@ -392,36 +462,53 @@ class Appliance:
         self._log.close()
 
 
+class KvmRun(Guest):
+    """One `./kvm --run ...`: a container as a process, whose stdout, stderr and status are the
+    test's to read; its console goes to console.log. disk: a path, else a fresh one in its directory."""
+
+    def __init__(self, run_args, disk=None, name=None, stdin=subprocess.DEVNULL, merge=False, kvm_args=()):
+        super().__init__(name, 'run')
+        self.disk = disk or make_disk(os.path.join(self.dir, 'docker.img'))
+        self.log = self.console_log
+        self.out = self.err = b''
+        self._start(self.kvm('--net', 'restricted', '--disk', self.disk, '--log', self.log, *kvm_args,
+                             '--run', *run_args),
+                    stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge else subprocess.PIPE)
+
+    def console(self, n=25):
+        return '\n'.join(self.console_text().split('\n')[-n:]) or '(no console log)'
+
+    def why(self, what):
+        return '%s\n--- console (%s) ---\n%s' % (what, self.log, self.console())
+
+    def wait_output(self, pattern, timeout=180, stream='out'):
+        """Read stdout (or stderr) until regex `pattern` shows, e.g. the container saying it is ready."""
+        deadline = time.monotonic() + timeout
+        f = self.proc.stdout if stream == 'out' else self.proc.stderr
+        while not re.search(pattern.encode(), getattr(self, stream)):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([f.fileno()], [], [], left)[0]:
+                raise AssertionError(self.why('no /%s/ on std%s within %ds: %r'
+                                              % (pattern, stream, timeout, getattr(self, stream)[-300:])))
+            data = os.read(f.fileno(), 65536)
+            if not data:
+                raise AssertionError(self.why('std%s ended before /%s/' % (stream, pattern)))
+            setattr(self, stream, getattr(self, stream) + data)
+
+    def finish(self, timeout=240):
+        """Wait for the command; returns (status, stdout, stderr)."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise AssertionError(self.why('kvm --run still running after %ds' % timeout))
+        finally:
+            TEST.stopped(self)
+        return self.proc.returncode, self.out + out, self.err + (err or b'')
+
+
 def died_before_init(text):
     """Whether a console shows the kernel panicking before it ran /init."""
     panic = text.find('Kernel panic')
     return panic >= 0 and 'Run /init as init process' not in text[:panic]
-
-
-def kernel_died_before_init():
-    """The console log of this test's machine whose kernel panicked before it ran /init, or None:
-    a crash of the emulated machine (seen in CI under TCG, in sched_clock_cpu at 1.5 s), not of
-    our code. Appliances are in `booted`; machines started otherwise (kvm --run) add their log
-    to `booted_logs`."""
-    for vm in booted:
-        with vm._cond:
-            text = vm.text
-        if died_before_init(text):
-            return vm.console_log
-    for path in booted_logs:
-        try:
-            with open(path, 'rb') as f:
-                text = f.read().decode(errors='replace')
-        except OSError:
-            continue
-        if died_before_init(text):
-            return path
-    return None
-
-
-@atexit.register
-def kill_all(keep=None):
-    """Kill every Appliance still running, but `keep`."""
-    for vm in list(_live):
-        if vm is not keep:
-            vm.kill()

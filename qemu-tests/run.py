@@ -56,8 +56,7 @@ def comment(text):
 
 def run_one(mod, full, fn, shared):
     """Runs one test; returns None when it passed, else the report of its failure."""
-    harness.current_test = full
-    harness.current = None      # a console shown on failure is this test's, never an earlier one's
+    harness.TEST.begin(full)     # a console shown on failure is this test's, never an earlier one's
     vm = None
     for other in [m for m in shared if m != mod.__name__]:
         shared.pop(other).kill()
@@ -81,7 +80,7 @@ def run_one(mod, full, fn, shared):
             report.append('at %s:%d: %s' % (os.path.basename(frames[-1].filename), frames[-1].lineno,
                                              frames[-1].line))
         report.append('%s: %s' % (type(e).__name__, e))
-        last = vm or harness.current
+        last = vm or harness.TEST.last
         if not isinstance(e, harness.ApplianceError) and last is not None:
             report.append('--- last %d console lines (%s) ---' % (harness.TAIL_LINES, last.console_log))
             report.append(last.tail())
@@ -90,7 +89,7 @@ def run_one(mod, full, fn, shared):
             shared.pop(mod.__name__, None)
         return '\n'.join(report)
     finally:
-        harness.kill_all(keep=shared.get(mod.__name__))
+        harness.TEST.kill_all(keep=shared.get(mod.__name__))
 
 
 def main(patterns):
@@ -105,10 +104,8 @@ def main(patterns):
     for n, (mod, full, fn) in enumerate(tests, 1):
         t = time.monotonic()
         for attempt in (1, 2):
-            harness.booted.clear()
-            harness.booted_logs.clear()
             error = run_one(mod, full, fn, shared)
-            crashed = harness.kernel_died_before_init() if error else None
+            crashed = harness.TEST.kernel_died_before_init() if error else None
             if not crashed or attempt == 2:
                 break
             # Before /init nothing of ours has run: the emulator's flake, retried once and said so.
@@ -133,5 +130,5 @@ if __name__ == '__main__':
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:
-        harness.kill_all()
+        harness.TEST.kill_all()
         sys.exit(130)

@@ -1,79 +1,19 @@
 """`kvm --run`: one container in an appliance of its own, behaving like a process on the host:
 its streams, its exit status, stdin, signals, --rm, --commit, -v, -p, and a missing image.
 Each test boots ./kvm --run itself (TCG, restricted network) on a data disk of its own."""
-import atexit
 import hashlib
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
 import time
 
 import harness
-from harness import ROOT, make_disk
+from harness import ROOT, KvmRun as Run
 
 IMAGE = 'onlydocker/busybox:test'
 TAR = os.path.join(ROOT, 'build', 'test-images', 'busybox.tar')
-
-
-class Run:
-    """One `./kvm --run ...`; the console goes to build/qemu-tests/<name>/console.log."""
-
-    def __init__(self, run_args, disk=None, name=None, stdin=subprocess.DEVNULL, merge=False, kvm_args=()):
-        name = harness._unique(name or harness.current_test or 'run')
-        self.dir = os.path.join(harness.OUT, name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.disk = disk or make_disk(os.path.join(self.dir, 'docker.img'))
-        self.log = os.path.join(self.dir, 'console.log')
-        harness.booted_logs.append(self.log)
-        cmd = [os.path.join(ROOT, 'kvm'), '--accel', os.environ.get('QEMU_ACCEL', 'tcg'), '--net', 'restricted',
-               '--disk', self.disk, '--log', self.log, *kvm_args, '--run', *run_args]
-        self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT if merge else subprocess.PIPE)
-        self.out = self.err = b''
-        atexit.register(self.kill)
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def console(self, n=25):
-        try:
-            with open(self.log, 'rb') as f:
-                lines = f.read().decode(errors='replace').replace('\r', '').split('\n')
-        except OSError:
-            return '(no console log)'
-        return '\n'.join(lines[-n:])
-
-    def why(self, what):
-        return '%s\n--- console (%s) ---\n%s' % (what, self.log, self.console())
-
-    def wait_output(self, pattern, timeout=180, stream='out'):
-        """Read stdout (or stderr) until regex `pattern` shows, e.g. the container saying it is ready."""
-        deadline = time.monotonic() + timeout
-        f = self.proc.stdout if stream == 'out' else self.proc.stderr
-        while not re.search(pattern.encode(), getattr(self, stream)):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([f.fileno()], [], [], left)[0]:
-                raise AssertionError(self.why('no /%s/ on std%s within %ds: %r'
-                                              % (pattern, stream, timeout, getattr(self, stream)[-300:])))
-            data = os.read(f.fileno(), 65536)
-            if not data:
-                raise AssertionError(self.why('std%s ended before /%s/' % (stream, pattern)))
-            setattr(self, stream, getattr(self, stream) + data)
-
-    def finish(self, timeout=240):
-        """Wait for the command; returns (status, stdout, stderr)."""
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-            raise AssertionError(self.why('kvm --run still running after %ds' % timeout))
-        return self.proc.returncode, self.out + out, self.err + (err or b'')
 
 
 def containers_on(disk):
@@ -154,7 +94,7 @@ def test_ctrl_c_overtakes_stdin_the_container_does_not_read():
 def test_megabytes_of_stdin_from_a_file_arrive_whole():
     # A regular file as stdin (epoll refuses one), larger than the stdin window many times over:
     # every byte arrives, in order, and the window's credit never runs dry.
-    path = os.path.join(harness.OUT, harness.current_test + '.in')
+    path = os.path.join(harness.OUT, harness.TEST.test + '.in')
     data = hashlib.sha256(b'seed').digest() * (3 * 1024 * 1024 // 32 + 5)
     with open(path, 'wb') as f:
         f.write(data)
@@ -168,7 +108,7 @@ def test_megabytes_of_stdin_from_a_file_arrive_whole():
 
 
 def test_volume_port_and_sigint():
-    d = os.path.join(harness.OUT, harness.current_test + '.share')
+    d = os.path.join(harness.OUT, harness.TEST.test + '.share')
     os.makedirs(d, exist_ok=True)
     for f in os.listdir(d):
         os.unlink(os.path.join(d, f))
@@ -199,7 +139,7 @@ def test_volume_port_and_sigint():
 
 
 def test_a_file_volume_shares_that_file_alone_and_writes_reach_it():
-    d = os.path.join(harness.OUT, harness.current_test + '.dir')
+    d = os.path.join(harness.OUT, harness.TEST.test + '.dir')
     os.makedirs(d, exist_ok=True)
     for f in os.listdir(d):
         os.unlink(os.path.join(d, f))
@@ -237,13 +177,13 @@ def test_commit_then_run_the_new_image_from_the_disk():
     # No --image-tar now: the committed image is on the data disk. Committed again, as the
     # archive's own name, so the disk holds an IMAGE of its own.
     r2 = Run(['--commit', IMAGE, 'test/committed:v1', 'cat', '/made'], disk=r.disk,
-             name=harness.current_test + '.second')
+             name=harness.TEST.test + '.second')
     status, out, err = r2.finish()
     assert (status, out) == (0, b'kept\n'), r2.why('status %d, %r %r' % (status, out, err))
     # The data disk's image comes before the archive's (which would bring the original back),
     # and a commit is only for a container that exits with 0.
     r3 = Run(['--commit', 'test/never:v1', '--image-tar', TAR, IMAGE, 'sh', '-c', 'cat /made; exit 7'],
-             disk=r.disk, name=harness.current_test + '.third')
+             disk=r.disk, name=harness.TEST.test + '.third')
     status, out, err = r3.finish()
     assert (status, out) == (7, b'kept\n'), r3.why('status %d %r %r' % (status, out, err))
     assert 'is on the data disk: the --image-tar archive is not loaded' in r3.console(200), r3.why('')
@@ -251,7 +191,7 @@ def test_commit_then_run_the_new_image_from_the_disk():
                            capture_output=True, text=True).stdout
     assert 'test/committed:v1' in repos and 'test/never' not in repos, repos
     # --name: the first run's container is still there (no --rm), so the name is taken.
-    r4 = Run(['--name', 'keeper', 'test/committed:v1', 'true'], disk=r.disk, name=harness.current_test + '.fourth')
+    r4 = Run(['--name', 'keeper', 'test/committed:v1', 'true'], disk=r.disk, name=harness.TEST.test + '.fourth')
     status, _, err = r4.finish()
     assert status == 125, r4.why('status %d %r' % (status, err))
     assert b'--name keeper: a container of that name is on the data disk already' in err, r4.why(err)
@@ -262,7 +202,7 @@ def test_missing_image_and_missing_command_are_named():
     status, out, err = r.finish()
     assert status == 125, r.why('status %d' % status)
     assert b'image no/such-image:1 is not on the data disk' in err, r.why(repr(err))
-    r2 = Run(['--image-tar', TAR, IMAGE, 'no-such-command'], name=harness.current_test + '.cmd')
+    r2 = Run(['--image-tar', TAR, IMAGE, 'no-such-command'], name=harness.TEST.test + '.cmd')
     status, out, err = r2.finish()
     assert status == 127, r2.why('status %d %r' % (status, err))
     assert b'no-such-command' in err, r2.why(err)
@@ -279,7 +219,7 @@ def test_a_spec_longer_than_a_page_is_read_whole():
 def test_setuid_bits_set_in_the_guest_never_reach_host_files():
     # The guest's owners and modes stay in the share's xattrs (9p mapped-xattr): a setuid root file
     # made in a container is, on the host, a plain file of whoever ran kvm.
-    d = os.path.join(harness.OUT, harness.current_test + '.share')
+    d = os.path.join(harness.OUT, harness.TEST.test + '.share')
     os.makedirs(d, exist_ok=True)
     r = Run(['-v', '%s:/data' % d, '--image-tar', TAR, IMAGE, 'sh', '-c',
              'cp /bin/busybox /data/suid && chown 0:0 /data/suid && chmod 4755 /data/suid && ls -l /data/suid'])

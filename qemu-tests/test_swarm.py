@@ -7,7 +7,7 @@ import os
 import re
 import time
 
-from harness import DOM0_BANNER, Appliance, kill_all
+from harness import DOM0_BANNER, TEST, Appliance
 
 LAN = 'swarm-test-%d' % os.getpid()
 NODES = {'node1': '10.99.0.11', 'node2': '10.99.0.12', 'node3': '10.99.0.13'}
@@ -97,4 +97,4 @@ def test_three_appliances_form_a_swarm():
         out, _ = n3b.run("docker info -f '{{.Swarm.LocalNodeState}}'", check=True, timeout=120)
         assert out.strip() == 'active', out
     finally:
-        kill_all()
+        TEST.kill_all()
