@@ -81,8 +81,9 @@ UNIT_LIBS_engine := -lcjson -lhttp_parser
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
 UNIT_SRC_pid1 := init/supervise.c init/loop.c init/signals.c init/shutdown.c init/final.c init/tests/log_stub.c
 UNIT_LIBS_pid1 := -lmount
-# Module lookup (fixture modules indexed by depmod) and disk labels (image files made by mkfs).
-UNIT_SRC_devices := init/modules.c init/disklabel.c init/fileio.c init/tests/log_stub.c
+# Module lookup (fixture modules indexed by depmod) and disk labels (image files made by mkfs), with
+# the real logger: no stubs.
+UNIT_SRC_devices := init/modules.c init/disklabel.c init/fileio.c init/log.c init/logfile.c
 UNIT_LIBS_devices := -lkmod -lblkid
 # The run port's framing over a socketpair (kvm --run's line to the host).
 UNIT_SRC_runport := init/runport.c init/tests/log_stub.c
