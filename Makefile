@@ -14,7 +14,7 @@ CFLAGS_INIT := -std=gnu11 -Os -Wall -Wextra -Werror -Wno-unused-result -ffunctio
 LDFLAGS_INIT := -static -s -Wl,--gc-sections -L$(MUSL)/lib
 LDLIBS_INIT := -lmount -lblkid -lkmod -lcjson -lhttp_parser
 
-.PHONY: all run test unit-test qemu-test qemu-test-all bench deps clean distclean fuzz fuzz-build unit-test-asan
+.PHONY: all run test launcher-test unit-test qemu-test qemu-test-all bench deps clean distclean fuzz fuzz-build unit-test-asan
 all: $(B)/initrd.img $(B)/vmlinuz
 
 # Host tools, installed only when missing.
@@ -45,7 +45,12 @@ $(B)/gen/images.h: $(B)/images/.stamp initrd/images-h.py
 	mkdir -p $(B)/gen
 	python3 initrd/images-h.py images/images.conf $(B)/images > $@.tmp && mv $@.tmp $@
 
-$(B)/init: $(INIT_SRC) $(INIT_HDR) $(MUSL_LIBS) $(B)/gen/images.h
+# The constants kvm and init share (the run port), from one file: kvm reads it, init includes this.
+$(B)/gen/runport.h: init/runport.conf tools/onlydocker/shared.py
+	mkdir -p $(B)/gen
+	python3 tools/onlydocker/shared.py init/runport.conf > $@.tmp && mv $@.tmp $@
+
+$(B)/init: $(INIT_SRC) $(INIT_HDR) $(MUSL_LIBS) $(B)/gen/images.h $(B)/gen/runport.h
 	musl-gcc $(CFLAGS_INIT) -o $@.tmp $(INIT_SRC) $(LDFLAGS_INIT) $(LDLIBS_INIT)
 	mv $@.tmp $@
 	@echo "init: $$(stat -c %s $@) bytes (static, musl)"
@@ -59,6 +64,10 @@ run: deps all
 	./kvm
 
 # ---- tests ----
+# The launcher (./kvm, tools/onlydocker/): its parsers, QEMU command and LAN switch; no build, no QEMU.
+launcher-test:
+	python3 -m unittest discover -s tools -v
+
 UNIT_CC ?= gcc
 UNIT_SAN ?=
 UNIT_DIR ?= $(B)/tests
@@ -89,7 +98,7 @@ $(UNIT_DIR)/test_devices: init/tests/test_devices.c init/modules.c init/modules.
 		-lcmocka -lkmod -lblkid
 
 # The run port's framing over a socketpair (kvm --run's line to the host).
-$(UNIT_DIR)/test_runport: init/tests/test_runport.c init/runport.c init/run.h init/tests/log_stub.c $(INIT_HDR)
+$(UNIT_DIR)/test_runport: init/tests/test_runport.c init/runport.c init/run.h init/tests/log_stub.c $(INIT_HDR) $(B)/gen/runport.h
 	mkdir -p $(UNIT_DIR)
 	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -o $@ init/tests/test_runport.c init/runport.c init/tests/log_stub.c -lcmocka
 
@@ -143,7 +152,7 @@ FUZZ_SRC_mountinfo :=
 FUZZ_LIBS_mountinfo := -lmount
 FUZZ_SRC_spec := init/cmdline.c $(B)/src/cjson/cJSON.c
 FUZZ_BINS := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_TARGETS))
-$(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(INIT_HDR) $(B)/gen/images.h $(MUSL_LIBS) | deps
+$(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(INIT_HDR) $(B)/gen/images.h $(B)/gen/runport.h $(MUSL_LIBS) | deps
 	mkdir -p $(B)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 fuzz-build: $(FUZZ_BINS)
@@ -182,7 +191,7 @@ qemu-test-all: deps all
 # about two minutes for the seven.
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_JOBS ?= 2
-test: deps all unit-test unit-test-asan
+test: launcher-test deps all unit-test unit-test-asan
 	$(MAKE) --no-print-directory -j$(FUZZ_JOBS) -k B=$(B) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz
 	$(MAKE) --no-print-directory B=$(B) qemu-test
 
