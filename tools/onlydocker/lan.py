@@ -100,15 +100,17 @@ def hub(sock, ready_fd, idle_s=IDLE_S):
         if not ports and time.monotonic() - idle_since > idle_s:
             break
         for key, _ in sel.select(min(1.0, idle_s)):
-            if key.data is None:
+            # Every appliance that connected before a frame was sent is a port when it is sent on.
+            while True:
                 try:
                     c, _ = ls.accept()
                 except BlockingIOError:
-                    continue
+                    break
                 c.setblocking(True)
                 c.settimeout(5)         # a peer that stops reading must not stop the segment
                 ports[c] = b''
                 sel.register(c, selectors.EVENT_READ, 'port')
+            if key.data is None:
                 continue
             c = key.fileobj
             try:
@@ -142,7 +144,10 @@ def hub(sock, ready_fd, idle_s=IDLE_S):
                             except OSError:
                                 pass    # it is leaving; its recv will say so
             ports[c] = buf
-    os.unlink(sock)
+    try:
+        os.unlink(sock)
+    except FileNotFoundError:
+        pass
     ls.close()
     lock.close()
     return 0

@@ -1,0 +1,58 @@
+"""The run port's frames (encode, decode, partial input) and the constants shared with init:
+shared.py's values are today's, and the C header it writes holds the same."""
+import os
+import re
+import struct
+import subprocess
+import sys
+import unittest
+
+from onlydocker import shared
+from onlydocker.runport import decode, frame
+
+
+class Frames(unittest.TestCase):
+    def test_encode(self):
+        self.assertEqual(frame(shared.F_STDOUT, b'hi'), b'\x01\0\0\0\0\0\0\x02hi')
+        self.assertEqual(frame(shared.F_KILL), b'\x11\0\0\0\0\0\0\0')
+        self.assertEqual(frame(shared.F_STDIN, b'x' * 70000)[:8], b'\0\0\0\0' + struct.pack('>I', 70000))
+
+    def test_decode_whole_and_partial(self):
+        stream = frame(shared.F_STDERR, b'err') + frame(shared.F_EXIT, b'0') + frame(shared.F_TAKEN, struct.pack('>I', 5))
+        self.assertEqual(decode(stream), ([(2, b'err'), (16, b'0'), (18, b'\0\0\0\x05')], b''))
+        for cut in range(len(stream)):
+            got, rest = decode(stream[:cut])
+            more, tail = decode(rest + stream[cut:])
+            self.assertEqual((got + more, tail), ([(2, b'err'), (16, b'0'), (18, b'\0\0\0\x05')], b''), cut)
+
+    def test_empty_payload_is_a_frame(self):
+        self.assertEqual(decode(frame(shared.F_STDIN)), ([(0, b'')], b''))
+
+
+class Shared(unittest.TestCase):
+    def test_values_are_todays(self):
+        self.assertEqual(shared.VALUES, {
+            'RUN_PORT': 'org.onlydocker.run', 'RUN_FWCFG': 'opt/org.onlydocker/run',
+            'F_STDIN': 0, 'F_STDOUT': 1, 'F_STDERR': 2, 'F_EXIT': 16, 'F_ERROR': 17, 'F_TAKEN': 18,
+            'F_STOP': 16, 'F_KILL': 17, 'EXIT_OWN': 125, 'FRAME_MAX': 64 << 10, 'STDIN_WINDOW': 256 << 10})
+
+    def test_header_holds_the_same(self):
+        out = subprocess.run([sys.executable, shared.__file__, shared.CONF], capture_output=True, text=True, check=True).stdout
+        defines = dict(re.findall(r'^#define (\w+) (.+)$', out, re.M))
+        defines.pop('OD_RUNPORT_H', None)
+        self.assertEqual(set(defines), set(shared.VALUES))
+        for k, v in shared.VALUES.items():
+            self.assertEqual(defines[k], str(v) if isinstance(v, int) else '"%s"' % v, k)
+        self.assertIn('#ifndef OD_RUNPORT_H', out)
+
+    def test_a_bad_line_is_refused(self):
+        path = os.path.join(os.path.dirname(__file__), 'bad.conf.tmp')
+        with open(path, 'w') as f:
+            f.write('# ok\nNAME value\nNAME again\n')
+        self.addCleanup(os.unlink, path)
+        with self.assertRaises(ValueError):
+            shared.load(path)
+
+
+if __name__ == '__main__':
+    unittest.main()
