@@ -1,14 +1,18 @@
-"""The run port's frames (encode, decode, partial input) and the constants shared with init:
-shared.py's values are today's, and the C header it writes holds the same."""
+"""The run port's frames (encode, decode, partial input), the Relay's way with them, and the
+constants shared with init: shared.py's values are today's, and the C header it writes holds the same."""
+import io
 import os
 import re
+import signal
+import socket
 import struct
 import subprocess
 import sys
 import unittest
+from unittest import mock
 
 from onlydocker import shared
-from onlydocker.runport import decode, frame
+from onlydocker.runport import Relay, decode, frame
 
 
 class Frames(unittest.TestCase):
@@ -56,3 +60,54 @@ class Shared(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class FakeQemu:
+    returncode = None
+
+    def poll(self):
+        return self.returncode
+
+    def kill(self):
+        self.returncode = -9
+
+
+class RelayOut(unittest.TestCase):
+    """What the guest sent before QEMU exited reaches stdout and stderr, and its status is the status."""
+
+    def setUp(self):
+        self.handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD)}
+
+    def tearDown(self):
+        signal.set_wakeup_fd(-1)
+        for s, h in self.handlers.items():
+            signal.signal(s, h)
+
+    def test_streams_and_status(self):
+        host, guest = socket.socketpair()
+        self.addCleanup(host.close)
+        guest.sendall(frame(shared.F_STDOUT, b'out\n') + frame(shared.F_STDERR, b'err\n') + frame(shared.F_EXIT, b'3'))
+        guest.close()
+        qemu = FakeQemu()
+        qemu.returncode = 0
+        out, err = io.TextIOWrapper(io.BytesIO()), io.TextIOWrapper(io.BytesIO())
+        with mock.patch.object(sys, 'stdout', out), mock.patch.object(sys, 'stderr', err):
+            relay = Relay(host, qemu, False, 5)
+            self.assertEqual(relay.loop(), 0)
+        self.assertEqual((relay.status, relay.errors), (3, []))
+        self.assertEqual((out.buffer.getvalue(), err.buffer.getvalue()), (b'out\n', b'err\n'))
+
+    def test_a_stop_is_framed_for_the_guest(self):
+        host, guest = socket.socketpair()
+        self.addCleanup(host.close)
+        self.addCleanup(guest.close)
+        with mock.patch.object(sys, 'stderr', io.StringIO()):
+            relay = Relay(host, FakeQemu(), False, 5)
+            relay.on_signal(signal.SIGTERM, None)
+            relay.on_signal(signal.SIGTERM, None)
+        guest.settimeout(5)
+        want = frame(shared.F_STOP, b'SIGTERM') + frame(shared.F_KILL)
+        got = b''
+        while len(got) < len(want):
+            got += guest.recv(100)
+        self.assertEqual(got, want)
