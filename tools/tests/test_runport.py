@@ -8,6 +8,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import unittest
 from unittest import mock
 
@@ -50,12 +51,12 @@ class Shared(unittest.TestCase):
         self.assertIn('#ifndef OD_RUNPORT_H', out)
 
     def test_a_bad_line_is_refused(self):
-        path = os.path.join(os.path.dirname(__file__), 'bad.conf.tmp')
-        with open(path, 'w') as f:
-            f.write('# ok\nNAME value\nNAME again\n')
-        self.addCleanup(os.unlink, path)
-        with self.assertRaises(ValueError):
-            shared.load(path)
+        for text in ('# ok\nNAME value\nNAME again\n', 'NAME\n', 'name value\n'):
+            with tempfile.NamedTemporaryFile('w', suffix='.conf') as f:
+                f.write(text)
+                f.flush()
+                with self.assertRaises(ValueError):
+                    shared.load(f.name)
 
 
 if __name__ == '__main__':
