@@ -13,7 +13,7 @@ CFLAGS_INIT := -std=gnu11 -Os -Wall -Wextra -Werror -Wno-unused-result -ffunctio
 LDFLAGS_INIT := -static -s -Wl,--gc-sections -L$(MUSL)/lib
 LDLIBS_INIT := -lmount -lblkid -lkmod -lcjson -lhttp_parser
 
-.PHONY: all run test unit-test qemu-test qemu-test-all bench deps clean distclean fuzz fuzz-build unit-test-asan image-check
+.PHONY: all run test launcher-test unit-test qemu-test qemu-test-all bench deps clean distclean fuzz fuzz-build unit-test-asan image-check
 all: $(B)/initrd.img $(B)/vmlinuz
 
 # Host tools, installed only when missing.
@@ -44,10 +44,15 @@ $(B)/gen/images.h: $(B)/images/.stamp initrd/images-h.py
 	mkdir -p $(B)/gen
 	python3 initrd/images-h.py images/images.conf $(B)/images > $@.tmp && mv $@.tmp $@
 
+# The constants kvm and init share (the run port), from one file: kvm reads it, init includes this.
+$(B)/gen/runport.h: init/runport.conf tools/onlydocker/shared.py
+	mkdir -p $(B)/gen
+	python3 tools/onlydocker/shared.py init/runport.conf > $@.tmp && mv $@.tmp $@
+
 # One object per source, with its header dependencies (-MMD -MP); the generated headers come first.
 INIT_OBJS := $(patsubst init/%.c,$(B)/obj/init/%.o,$(INIT_SRC))
 -include $(INIT_OBJS:.o=.d)
-$(B)/obj/init/%.o: init/%.c $(MUSL_LIBS) | $(B)/gen/images.h
+$(B)/obj/init/%.o: init/%.c $(MUSL_LIBS) | $(B)/gen/images.h $(B)/gen/runport.h
 	@mkdir -p $(@D)
 	musl-gcc $(CFLAGS_INIT) -MMD -MP -c -o $@ $<
 $(B)/init: $(INIT_OBJS)
@@ -64,15 +69,20 @@ run: deps all
 	./kvm
 
 # ---- tests ----
+# The launcher (./kvm, tools/onlydocker/): its parsers, QEMU command and LAN switch; no build, no QEMU.
+launcher-test:
+	python3 -m unittest discover -s tools -v
+
 # Unit tests: init/tests/test_NAME.c with the sources and libraries below, one object per source
 # (header dependencies from -MMD -MP). They need only host packages (cmocka, and bookworm's
 # libcjson-dev and libhttp-parser-dev for the engine client): no Debian 13 fetch, no image build.
-# images.h is a fixture with placeholder IDs (initrd/images-h.py with no archives).
+# images.h is a fixture with placeholder IDs (initrd/images-h.py with no archives); runport.h is
+# init's own (tools/onlydocker/shared.py), which needs no build either.
 UNIT_CC ?= gcc
 UNIT_SAN ?=
 UNIT_DIR ?= $(B)/tests
 UNIT_GEN := $(UNIT_DIR)/gen
-UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_GEN) -I/usr/include/cjson
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_GEN) -I$(B)/gen -I/usr/include/cjson
 UNIT_NAMES := cmdline engine pid1 devices runport oom uevent log applets enginelife syscont
 UNIT_SRC_cmdline := init/cmdline.c
 UNIT_SRC_engine := init/engine.c init/engine_http.c init/engine_events.c init/engine_version.c \
@@ -110,7 +120,7 @@ UNIT_OBJS := $(sort $(foreach t,$(UNIT_NAMES),$(call unit_objs,$(t))))
 $(UNIT_GEN)/images.h: images/images.conf initrd/images-h.py
 	mkdir -p $(@D)
 	python3 initrd/images-h.py images/images.conf - > $@.tmp && mv $@.tmp $@
-$(UNIT_DIR)/obj/%.o: %.c | $(UNIT_GEN)/images.h deps
+$(UNIT_DIR)/obj/%.o: %.c | $(UNIT_GEN)/images.h $(B)/gen/runport.h deps
 	@mkdir -p $(@D)
 	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -c -o $@ $<
 .SECONDEXPANSION:
@@ -147,7 +157,7 @@ FUZZ_SRC_mountinfo :=
 FUZZ_LIBS_mountinfo := -lmount
 FUZZ_SRC_spec := init/cmdline.c $(B)/src/cjson/cJSON.c
 FUZZ_BINS := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_TARGETS))
-$(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(wildcard init/*.h) $(B)/gen/images.h $(MUSL_LIBS) | deps
+$(B)/fuzz/fuzz_%: init/fuzz/fuzz_%.c $(INIT_SRC) $(wildcard init/*.h) $(B)/gen/images.h $(B)/gen/runport.h $(MUSL_LIBS) | deps
 	mkdir -p $(B)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 fuzz-build: $(FUZZ_BINS)
@@ -174,7 +184,7 @@ qemu-test-all: deps all
 # about two minutes for the seven.
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_JOBS ?= 2
-test: deps unit-test unit-test-asan all image-check
+test: launcher-test deps unit-test unit-test-asan all image-check
 	$(MAKE) --no-print-directory -j$(FUZZ_JOBS) -k B=$(B) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) fuzz
 	$(MAKE) --no-print-directory B=$(B) qemu-test
 

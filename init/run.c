@@ -24,7 +24,7 @@
 #include "run.h"
 #include "shutdown.h"
 
-#define SPEC_PATH "/sys/firmware/qemu_fw_cfg/by_name/opt/org.onlydocker/run/raw"   /* kvm's RUN_FWCFG */
+#define SPEC_PATH "/sys/firmware/qemu_fw_cfg/by_name/" RUN_FWCFG "/raw"        /* runport.conf's RUN_FWCFG */
 #define SHARE_DIR "/run/onlydocker/share"                                            /* kvm's share() */
 #define LOAD_MS 300000
 #define PULL_MS 600000

@@ -16,9 +16,8 @@
 #include "run.h"
 #include "uevent.h"
 
-#define PORT_NAME "org.onlydocker.run"      /* kvm's RUN_PORT */
 #define PORTS "/sys/class/virtio-ports"
-#define FRAME_MAX (64u << 10)               /* kvm sends stdin in reads of at most this */
+/* The port's name is RUN_PORT; FRAME_MAX bounds what the host sends (both from runport.conf). */
 
 #define ABSENT_RECHECK_MS 100            /* how often a port whose host end is shut is looked at again */
 
@@ -190,7 +189,7 @@ static void on_port(int f, short rev, void *arg)
 		unsigned type = in[at];
 		size_t len = (size_t)in[at + 4] << 24 | (size_t)in[at + 5] << 16 | (size_t)in[at + 6] << 8 | in[at + 7];
 		if (len > FRAME_MAX) {
-			err("run: a frame of %zu bytes from the host (at most %u)", len, FRAME_MAX);
+			err("run: a frame of %zu bytes from the host (at most %d)", len, FRAME_MAX);
 			hang_up("the port is out of step");
 			return;
 		}
@@ -279,9 +278,9 @@ int runport_attach(int f, const struct runport_ops *o)
 
 int runport_open(const struct runport_ops *o)
 {
-	char *dev = wait_device("virtio-ports", find_port, PORT_NAME, 10000);
+	char *dev = wait_device("virtio-ports", find_port, RUN_PORT, 10000);
 	if (!dev) {
-		err("run: no virtio-serial port named " PORT_NAME " after 10 s: was this machine started by kvm --run?");
+		err("run: no virtio-serial port named " RUN_PORT " after 10 s: was this machine started by kvm --run?");
 		return -ENODEV;
 	}
 	int f = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);

@@ -1,0 +1,1 @@
+"""Host-side tools: onlydocker/ is the launcher behind ./kvm, tests/ its unit tests."""
