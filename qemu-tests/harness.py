@@ -147,6 +147,11 @@ class Guest:
         except OSError:
             return ''
 
+    def tail(self, n=TAIL_LINES):
+        """The last n console lines, terminal escapes and control characters left out."""
+        lines = self.console_text().rstrip('\n').split('\n')[-n:]
+        return re.sub(r'\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]', '', '\n'.join(lines))
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -237,12 +242,6 @@ class Appliance(Guest):
                 self._cond.notify_all()
             if not data:
                 return
-
-    def tail(self, n=TAIL_LINES):
-        """The last n console lines, terminal escapes and control characters left out."""
-        with self._cond:
-            lines = self.text.rstrip('\n').split('\n')[-n:]
-        return re.sub(r'\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]', '', '\n'.join(lines))
 
     def init_lines(self, n=15):
         """init's last n log lines on the console (those after the last one may be cut off)."""
