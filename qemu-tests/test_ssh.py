@@ -165,7 +165,7 @@ def test_a_password_is_refused_unasked(vm):
     env = dict(os.environ, SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE='force', DISPLAY=':0')
     r = subprocess.run(['ssh', '-F', 'none', '-p', str(PORT), '-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=no',
                         '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'IdentityAgent=none',
-                        '-o', 'UserKnownHostsFile=' + KNOWN, '-o', 'StrictHostKeyChecking=yes', 'root@127.0.0.1',
+                        '-o', 'UserKnownHostsFile=' + KNOWN, '-o', 'StrictHostKeyChecking=accept-new', 'root@127.0.0.1',
                         'true'], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert r.returncode == 255 and 'Permission denied (publickey).' in r.stderr, (r.returncode, r.stderr)
     assert not os.path.exists(asked), 'the client was asked for a password'
