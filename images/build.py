@@ -16,6 +16,10 @@ from dockerarchive import Layer, write_archive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIB_DIRS = ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "usr/lib64", "lib", "usr/lib"]
+# dom0's links into the engine image (bind-mounted at ENGINE_DIR): the docker CLI, its plugins, the
+# glibc they need, and OpenSSH's server with ssh-keygen.
+ENGINE_LINKS = ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib/x86_64-linux-gnu", "usr/lib64",
+                "usr/sbin/sshd", "usr/lib/openssh", "usr/bin/ssh-keygen"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Debian's hooks kept in the dhcpcd image; the others configure services it lacks (NTP,
 # timesyncd, chrony) or the container's own hostname, and 20-resolv.conf is replaced by ours.
@@ -25,6 +29,9 @@ PASSWD_ROOT = "root:x:0:0:root:/root:/bin/sh\n"
 # dhcpcd's privilege separation runs its network-facing processes as this user, chrooted in its home.
 PASSWD_DHCPCD = "dhcpcd:x:100:65534:DHCP Client Daemon:/usr/lib/dhcpcd:/bin/false\n"
 GROUP = "root:x:0:\nnogroup:x:65534:\n"
+# sshd's privilege separation runs each connection's unauthenticated part as this user, chrooted
+# in /run/sshd (OpenSSH's compiled-in names).
+PASSWD_SSHD = "sshd:x:101:65534:sshd privilege separation:/run/sshd:/bin/false\n"
 
 
 class BuildError(Exception):
@@ -229,7 +236,7 @@ def build_dom0(pkg, versions, conf, mtime, created):
     # copies to load at every first boot. An upgraded dom0 image that brings its own CLI has real
     # files at these paths, and they win.
     engine = conf["ENGINE_DIR"]
-    for path in ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib/x86_64-linux-gnu", "usr/lib64"]:
+    for path in ENGINE_LINKS:
         layer.symlink(path, f"{engine}/{path}")
     for d in ["host", "var/run", "usr/local/bin"]:
         layer.dir(d)
@@ -238,10 +245,17 @@ def build_dom0(pkg, versions, conf, mtime, created):
     layer.symlink("var/run/docker.sock", "/host/var/run/docker.sock")
     add_ours(layer, "dom0/entrypoint.sh", "entrypoint.sh", 0o755)
     add_ours(layer, "dom0/profile", "etc/profile", 0o644)
-    layer.file("etc/passwd", PASSWD_ROOT.encode())
+    # Remote access (ssh.sh, started by the entrypoint): sshd and ssh-keygen are the engine
+    # image's too, like the CLI; the configuration is ours.
+    add_ours(layer, "dom0/ssh.sh", "usr/lib/onlydocker/ssh.sh", 0o755)
+    add_ours(layer, "dom0/sshd_config", "etc/ssh/sshd_config", 0o644)
+    layer.symlink("etc/ssh/moduli", f"{engine}/usr/lib/openssh/moduli")
+    layer.dir("run/sshd", 0o755)
+    layer.file("etc/passwd", (PASSWD_ROOT + PASSWD_SSHD).encode())
     layer.file("etc/group", GROUP.encode())
-    release = {"DOM0_VERSION": conf["DOM0_VERSION"], "BUILD_DATE": created}
-    cli = ["docker-cli", "docker-compose", "docker-buildx"]   # not in the image: the engine's, by bind mount
+    release = {"DOM0_VERSION": conf["DOM0_VERSION"], "BUILD_DATE": created, "SSH_KEYS_FWCFG": conf["SSH_KEYS_FWCFG"]}
+    # not in the image: the engine's, by bind mount
+    cli = ["docker-cli", "docker-compose", "docker-buildx", "openssh-server"]
     release.update({f"PKG_{p.replace('-', '_').replace('.', '_').upper()}": versions.get(p, "unknown") for p in packages + cli})
     layer.file("etc/dom0-release", "".join(f"{k}='{v}'\n" for k, v in release.items()).encode(), 0o644)
     lab = labels(versions, packages)
@@ -272,7 +286,7 @@ def main():
     args = ap.parse_args()
     try:
         conf = read_kv(os.path.join(HERE, "images.conf"))
-        for key in ["DHCP_IMAGE", "DOM0_IMAGE", "DOM0_BUNDLED", "DOM0_VERSION", "TEST_IMAGE", "ENGINE_DIR"]:
+        for key in ["DHCP_IMAGE", "DOM0_IMAGE", "DOM0_BUNDLED", "DOM0_VERSION", "TEST_IMAGE", "ENGINE_DIR", "SSH_KEYS_FWCFG"]:
             if not conf.get(key):
                 raise BuildError(f"images/images.conf has no {key}")
         versions = {}

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 
 import rootfs_check
-from build import read_kv
+from build import ENGINE_LINKS, read_kv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 results = {"passed": 0, "failed": 0, "skipped": 0}
@@ -183,15 +183,23 @@ def main():
             labels = check_contents("dom0", *images["dom0"], [
                 "bin/busybox", "bin/sh", "entrypoint.sh", "etc/profile", "etc/dom0-release",
                 "etc/passwd", "host", "var/run", "tmp", "root", "usr/bin/setsid", "sbin/poweroff", "sbin/reboot",
-                "sbin/halt", "bin/cttyhack"], outside=(conf["ENGINE_DIR"], "/host"))
+                "sbin/halt", "bin/cttyhack", "usr/lib/onlydocker/ssh.sh", "etc/ssh/sshd_config", "run/sshd"],
+                outside=(conf["ENGINE_DIR"], "/host"))
             ents = images["dom0"][1]
             ti = ents.get("var/run/docker.sock", (None,))[0]
             check("dom0: /var/run/docker.sock links to the host's (a bind of the socket file goes stale when dockerd restarts)",
                   ti is not None and ti.issym() and ti.linkname == "/host/var/run/docker.sock", ti and ti.linkname)
-            for path in ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib64", "usr/lib/x86_64-linux-gnu"]:
+            for path in ENGINE_LINKS:
                 ti = ents.get(path, (None,))[0]
                 check(f"dom0: /{path} links into the engine image", ti is not None and ti.issym()
                       and ti.linkname == f"{conf['ENGINE_DIR']}/{path}", ti and ti.linkname)
+            sshd = ents["etc/ssh/sshd_config"][1].decode().split("\n")
+            check("dom0: sshd_config takes keys only, root by key alone, no forwarding", all(w in sshd for w in [
+                "PasswordAuthentication no", "KbdInteractiveAuthentication no", "AuthenticationMethods publickey",
+                "PermitRootLogin prohibit-password", "AllowTcpForwarding no", "AllowStreamLocalForwarding no",
+                "AuthorizedKeysFile /run/onlydocker/authorized_keys"]), sshd)
+            check("dom0: /etc/passwd has sshd's privilege separation user",
+                  "\nsshd:x:" in "\n" + ents["etc/passwd"][1].decode(), ents["etc/passwd"][1])
             size = os.path.getsize(os.path.join(dirs[0], "dom0.tar"))
             check("dom0: archive under 4 MiB (the CLI is the engine image's)", size < 4 << 20, size)
             check("dom0: version label as images.conf says", labels.get("org.onlydocker.dom0.version") == conf["DOM0_VERSION"])

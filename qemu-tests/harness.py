@@ -168,22 +168,24 @@ class Appliance(Guest):
 
     name:    directory under build/qemu-tests (default: the running test's name); made unique per run
     disk:    None = a fresh 1 GiB data disk in that directory, a path = use that image as is,
-             False = no data disk
+             False = no data disk;  disk_files: {path: text} on the fresh disk (make_disk's files)
     append:  extra kernel command line;  mem: MiB;  smp: CPUs;  net: 'restricted' | 'user' | 'none'
     kernel, initrd: override the images (else $QEMU_KERNEL / $QEMU_INITRD, else ./kvm's defaults)
     lan, mac: a NIC on ./kvm's private segment `lan` (shared with the other Appliances given the same
              name), with this MAC address
+    ssh_port: ./kvm --ssh-port (127.0.0.1:ssh_port to dom0's sshd);  ssh_keys: --ssh-key files
     qemu_args: extra arguments passed through to qemu-system-x86_64
     """
 
     def __init__(self, name=None, disk=None, append='', mem=None, smp=None, net='restricted',
-                 kernel=None, initrd=None, qemu_args=(), lan=None, mac=None, engine=None):
+                 kernel=None, initrd=None, qemu_args=(), lan=None, mac=None, engine=None, ssh_port=None,
+                 ssh_keys=(), disk_files=None):
         super().__init__(name, 'appliance')
         self.qmp_path = os.path.join(self.dir, 'qmp.sock')
         if len(self.qmp_path.encode()) > 100:   # sun_path holds 108 bytes
             self.qmp_path = os.path.join(tempfile.mkdtemp(prefix='odqmp-'), 'qmp.sock')
         if disk is None:
-            disk = make_disk(os.path.join(self.dir, 'docker.img'))
+            disk = make_disk(os.path.join(self.dir, 'docker.img'), files=disk_files)
         self.disk = disk or None
         self.text = ''              # the console so far, decoded, with '\r' removed
         self.pos = 0                # where the next wait_for() starts searching
@@ -199,9 +201,12 @@ class Appliance(Guest):
         kernel = kernel or os.environ.get('QEMU_KERNEL')
         initrd = initrd or os.environ.get('QEMU_INITRD')
         for opt, val in (('--kernel', kernel), ('--initrd', initrd), ('--engine', engine), ('--mem', mem),
-                         ('--smp', smp), ('--append', append), ('--lan', lan), ('--mac', mac)):
+                         ('--smp', smp), ('--append', append), ('--lan', lan), ('--mac', mac),
+                         ('--ssh-port', ssh_port)):
             if val:
                 cmd += [opt, str(val)]
+        for f in ssh_keys:
+            cmd += ['--ssh-key', f]
         if qemu_args:
             cmd += ['--', *qemu_args]
         self._log = open(self.console_log, 'wb')

@@ -1,7 +1,8 @@
 #!/bin/sh
 # onlydocker dom0 entrypoint: prints the ready banner, then runs a login shell that has the console
 # ($CONSOLE, default /dev/console) as its controlling tty, so ^C and job control work there.
-# It exits when that shell exits; init then recreates dom0.
+# It exits when that shell exits; init then recreates dom0. Remote access (sshd, when there is an
+# authorized key) is /usr/lib/onlydocker/ssh.sh's, started here before the shell.
 
 . /etc/dom0-release
 console=${CONSOLE:-/dev/console}
@@ -9,6 +10,7 @@ console=${CONSOLE:-/dev/console}
 # CONSOLE=none: the root debug shell has the console (the bare `console` kernel word), so dom0
 # runs detached: no shell of its own, just alive for `docker exec` until it is stopped.
 if [ "$console" = none ]; then
+	/usr/lib/onlydocker/ssh.sh start /dev/console
 	echo "onlydocker dom0 $DOM0_VERSION ready (detached: the console belongs to the debug shell)"
 	trap 'exit 0' TERM INT
 	while :; do sleep 3600 & wait $!; done
@@ -25,6 +27,10 @@ if ! [ -c "$console" ]; then
 	echo "dom0: console $console is not a character device" >&2
 	exit 1
 fi
+
+# sshd, in the background, or the one line that says why not (before the banner, so that it never
+# lands inside what the shell prints).
+/usr/lib/onlydocker/ssh.sh start "$console"
 
 # Line editing asks the terminal where its cursor is (ESC [ 6 n) at every prompt. A real terminal
 # answers; a dumb serial line or a script does not, and then typed-ahead input can be eaten. So ask

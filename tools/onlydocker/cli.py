@@ -7,7 +7,7 @@ import re
 import shlex
 import sys
 
-from . import lan, runspec
+from . import lan, runspec, sshkeys
 from .base import PROG, Error, die, warn
 from .machine import BASE_APPEND, Machine
 from .runport import Relay
@@ -82,6 +82,13 @@ OPTIONS = [
     ('--qmp', 'PATH', 'QMP server on unix socket PATH (no wait for a client)'),
     ('--serial', 'PATH', 'serial console on unix socket PATH instead of stdio; QEMU waits\n'
      'for a client to connect before the guest starts (for tests)'),
+    ('--ssh', None, "forward port %d of 127.0.0.1 on this machine (loopback only) to dom0's\n"
+     'sshd (port 22), and print how to connect: ssh, and a docker context over\n'
+     'ssh. sshd takes keys only and runs only when dom0 has one (--ssh-key,\n'
+     'or the data disk\'s /var/lib/docker/onlydocker/authorized_keys)' % sshkeys.DEFAULT_PORT),
+    ('--ssh-port', 'N', 'the same as --ssh, on 127.0.0.1:N'),
+    ('--ssh-key', 'FILE', "a public key file (~/.ssh/id_ed25519.pub) whose keys may log in to dom0\n"
+     "as root, passed through QEMU's fw_cfg for this boot (may be repeated)"),
     ('--log', 'FILE', 'where the console goes with --run (default: disk/NAME.log)'),
     ('--verbose', None, 'with --run, the console on stderr instead of the log file'),
     ('--dry-run', None, 'print the qemu command instead of running it; creates nothing'),
@@ -109,7 +116,7 @@ def parser():
         text = text.replace('%', '%%')
         if metavar is None:
             p.add_argument(opt, action='store_true', help=text)
-        elif opt == '--append':
+        elif opt in ('--append', '--ssh-key'):
             p.add_argument(opt, metavar=metavar, action='append', default=[], help=text)
         else:
             p.add_argument(opt, metavar=metavar, help=text)
@@ -161,6 +168,23 @@ def check(o):
         value = getattr(o, key)
         if value and os.path.isdir(value):
             die("--%s '%s' is a directory: give a socket path" % (key, value))
+    check_ssh(o)
+
+
+def check_ssh(o):
+    """o.ssh_port: the host's loopback port forwarded to dom0's sshd (None: no forward); o.ssh_keys:
+    the keys of every --ssh-key file, as the fw_cfg file's text ('' for none)."""
+    if o.ssh_port is not None:
+        if not re.fullmatch(r'[1-9][0-9]{0,4}', o.ssh_port) or int(o.ssh_port) > 65535:
+            die("--ssh-port must be a TCP port, 1 to 65535, got '%s'" % o.ssh_port)
+        o.ssh_port = int(o.ssh_port)
+    elif o.ssh:
+        o.ssh_port = sshkeys.DEFAULT_PORT
+    if o.ssh_port is not None and o.net == 'none':
+        die('--ssh forwards a port of the user network: not with --net none')
+    if o.run is not None and (o.ssh_port is not None or o.ssh_key):
+        die('--ssh and --ssh-key are for dom0, which --run does not have')
+    o.ssh_keys = sshkeys.read_all(o.ssh_key)
 
 
 def parse(argv):
@@ -182,6 +206,9 @@ def boot(o):
             warn('would create data disk %s' % m.disk)
         print(' '.join(shlex.quote(a) for a in m.argv()))
         return 0
+    if o.ssh_port is not None:
+        for line in sshkeys.hints(o.ssh_port, o.name or 'onlydocker', o.ssh_key):
+            warn(line)
     m.prepare()
     m.launch()      # does not return: QEMU takes this process's place
 

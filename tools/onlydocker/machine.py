@@ -14,7 +14,7 @@ from . import disk, lan
 from .base import ROOT, die, qesc, warn
 from .runport import pdeathsig
 from .runspec import RunSpec
-from .shared import EXIT_OWN, RUN_FWCFG, RUN_PORT
+from .shared import EXIT_OWN, RUN_FWCFG, RUN_PORT, SSH_KEYS_FWCFG
 
 BASE_APPEND = 'console=ttyS0 random.trust_cpu=on panic=-1 rootfstype=ramfs'
 # QEMU's user network, always the same: the guest is 10.0.2.15, the gateway and DNS forwarder QEMU.
@@ -148,12 +148,18 @@ class Machine:
         nic = NICS[o.net]
         if self.run is not None and o.net != 'none':
             nic += ''.join(',' + f for f in self.spec.hostfwd)
+        if o.ssh_port is not None:
+            # Loopback only: dom0's sshd is this machine's user's, never its network's.
+            nic += ',hostfwd=tcp:127.0.0.1:%d-:22' % o.ssh_port
         # "max" gives TCG guests RDRAND (random.trust_cpu); "host" is the natural choice under KVM.
         cmd = ['qemu-system-x86_64', '-nodefaults', '-no-user-config', '-display', 'none',
                '-machine', 'q35', '-accel', self.accel, '-cpu', 'host' if self.accel == 'kvm' else 'max',
                '-m', o.mem, '-smp', o.smp, '-kernel', self.kernel, '-initrd', self.initrd,
                '-append', self.append()] + self.console_args() + ['-nic', nic]
         cmd += lan.args(self.lan_sock, self.mac) if self.lan_sock else []
+        if o.ssh_keys:
+            # The keys as the fw_cfg file's contents (string=: no file to make); dom0's ssh.sh reads them.
+            cmd += ['-fw_cfg', 'name=%s,string=%s' % (SSH_KEYS_FWCFG, qesc(o.ssh_keys))]
         cmd += disk.args(self.disk)
         if self.run is None:
             cmd += ['-device', 'virtio-rng-pci']

@@ -1,6 +1,8 @@
 """The constants kvm and init share (the run port's name, the fw_cfg name, frame types, 125, the
 frame and stdin window sizes), read from init/runport.conf at import; run as a program it writes
-them as a C header: `python3 tools/onlydocker/shared.py init/runport.conf > build/gen/runport.h`."""
+them as a C header: `python3 tools/onlydocker/shared.py init/runport.conf > build/gen/runport.h`.
+Also SSH_KEYS_FWCFG, the fw_cfg name of --ssh-key's keys, which dom0's image shares through
+images/images.conf."""
 import os
 import re
 import sys
@@ -32,6 +34,16 @@ def header(values, source='init/runport.conf'):
     return '\n'.join(out + ['#endif']) + '\n'
 
 
+IMAGES_CONF = os.path.join(os.path.dirname(os.path.dirname(CONF)), 'images', 'images.conf')
+
+
+def images_conf(path=IMAGES_CONF):
+    """images.conf's KEY=VALUE lines (# comments), as images/build.py reads them."""
+    with open(path) as f:
+        return dict(line.strip().split('=', 1) for line in f if '=' in line and not line.lstrip().startswith('#'))
+
+
+SSH_KEYS_FWCFG = images_conf()['SSH_KEYS_FWCFG']
 VALUES = load()
 globals().update(VALUES)        # RUN_PORT, RUN_FWCFG, F_*, EXIT_OWN, FRAME_MAX, STDIN_WINDOW
 
