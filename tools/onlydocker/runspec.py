@@ -247,12 +247,3 @@ def xattrs_work(path):
         return True
     except OSError as e:
         return e.errno == errno.ENODATA
-
-
-def xattrs_work(path):
-    """Whether the directory takes user xattrs (9p's mapped-xattr keeps the guest's metadata there)."""
-    try:
-        os.getxattr(path, 'user.onlydocker.probe')      # read only: no side effect, even for --dry-run
-        return True
-    except OSError as e:
-        return e.errno == errno.ENODATA
