@@ -85,7 +85,7 @@ UNIT_GEN := $(UNIT_DIR)/gen
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_GEN) -I$(B)/gen -I/usr/include/cjson
 UNIT_NAMES := cmdline engine pid1 devices runport oom uevent log applets enginelife syscont
 UNIT_SRC_cmdline := init/cmdline.c
-UNIT_SRC_engine := init/engine.c init/engine_http.c init/engine_events.c init/engine_version.c \
+UNIT_SRC_engine := init/engine.c init/engine_http.c init/bytebuf.c init/engine_events.c init/engine_version.c \
 	init/tests/fake_engine.c init/tests/log_stub.c
 UNIT_LIBS_engine := -lcjson -lhttp_parser
 # PID 1 duties (reaper, signals, the shutdown path) run as PID 1 of a PID namespace: needs root.
@@ -96,7 +96,7 @@ UNIT_LIBS_pid1 := -lmount
 UNIT_SRC_devices := init/modules.c init/disklabel.c init/fileio.c init/log.c init/logfile.c
 UNIT_LIBS_devices := -lkmod -lblkid
 # The run port's framing over a socketpair (kvm --run's line to the host).
-UNIT_SRC_runport := init/runport.c init/tests/log_stub.c
+UNIT_SRC_runport := init/runport.c init/bytebuf.c init/tests/log_stub.c
 # The kernel's OOM kill summaries (oomwatch.c) and pressure stall totals (pressure.c).
 UNIT_SRC_oom := init/oomwatch.c init/pressure.c init/tests/log_stub.c
 # uevents: only the kernel's (a network namespace of its own, root).
@@ -149,9 +149,9 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-saniti
 	-Iinit -I$(B)/gen -I$(B)/src/cjson -I$(B)/src/http-parser
 FUZZ_TARGETS := cmdline http events runport kernel mountinfo spec
 FUZZ_SRC_cmdline := init/cmdline.c
-FUZZ_SRC_http := init/engine_http.c $(B)/src/http-parser/http_parser.c init/tests/log_stub.c
+FUZZ_SRC_http := init/engine_http.c init/bytebuf.c $(B)/src/http-parser/http_parser.c init/tests/log_stub.c
 FUZZ_SRC_events := init/engine_events.c $(B)/src/cjson/cJSON.c init/tests/log_stub.c
-FUZZ_SRC_runport := init/runport.c init/tests/log_stub.c
+FUZZ_SRC_runport := init/runport.c init/bytebuf.c init/tests/log_stub.c
 FUZZ_SRC_kernel := init/uevent.c init/oomwatch.c init/pressure.c init/tests/log_stub.c
 FUZZ_SRC_mountinfo :=
 FUZZ_LIBS_mountinfo := -lmount

@@ -55,7 +55,7 @@ static void finish(struct ereq *r, int status)
 	else
 		debug("engine: %s: %d after %lld ms", r->what, status, (long long)(now_ms() - r->start));
 	if (r->done)
-		r->done(r, status, status > 0 && r->len ? r->body : NULL, status > 0 ? r->len : 0, r->arg);
+		r->done(r, status, status > 0 && r->body.len ? r->body.data : NULL, status > 0 ? r->body.len : 0, r->arg);
 	if (r->fd >= 0) {       /* a hijacked connection nobody took */
 		close(r->fd);
 		r->fd = -1;
@@ -71,7 +71,7 @@ static void destroy(struct ereq *r)
 			break;
 		}
 	release(r);
-	free(r->body);
+	buf_free(&r->body);
 	free(r);
 }
 
@@ -195,7 +195,7 @@ static int do_recv(struct ereq *r)
 		return 0;
 	if (r->complete && r->hijack && r->hp.upgrade && r->hp.status_code == 101) {
 		/* What came after the headers is the start of the raw stream: its new owner's. */
-		r->len = 0;
+		r->body.len = 0;
 		if (engine_http_body(&r->hp, iobuf + used, (size_t)n - used))
 			return r->err;
 		return 1;

@@ -3,6 +3,7 @@
  * Paths are sent as given: callers prefix ENGINE_API. */
 #ifndef OD_ENGINE_H
 #define OD_ENGINE_H
+#include <cJSON.h>
 #include <poll.h>
 #include <stddef.h>
 
@@ -77,6 +78,12 @@ const char *engine_errmsg(const char *body);
 /* A failed request in one string, "STATUS MESSAGE": the engine's message, or strerror for -errno.
  * Valid until the next call. */
 const char *engine_failure(int status, const char *body);
+/* A response's JSON body, parsed, when the request was answered `want` (200, 201...); else, or when
+ * the body is not JSON, NULL, and engine_failure(status, body) says why. The caller deletes it. */
+static inline cJSON *engine_json(int status, int want, const char *body)
+{
+	return status == want ? cJSON_Parse(body) : NULL;
+}
 /* engine_call() with a printf-style path, ENGINE_API prefixed (a path over 512 bytes: -EINVAL). */
 struct ereq *engine_callf(const char *method, const char *json_body, int timeout_ms, ereq_done_fn done, void *arg,
 			  const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -25,27 +25,16 @@ int engine_http_body(http_parser *p, const char *at, size_t len)
 		r->chunk(r, at, len, r->arg);
 		return r->dead;         /* cancelled from its own chunk callback: stop parsing */
 	}
-	if (r->len + len > ENGINE_BODY_MAX) {
+	if (r->body.len + len > ENGINE_BODY_MAX) {
 		warn("engine: %s: response body over %u bytes", r->what, ENGINE_BODY_MAX);
 		r->err = -EMSGSIZE;
 		return 1;
 	}
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		char *b = realloc(r->body, cap);
-		if (!b) {
-			err("engine: %s: response body of %zu bytes: %s", r->what, r->len + len, strerror(ENOMEM));
-			r->err = -ENOMEM;
-			return 1;
-		}
-		r->body = b;
-		r->cap = cap;
+	if (buf_append(&r->body, at, len, 4096) < 0) {
+		err("engine: %s: response body of %zu bytes: %s", r->what, r->body.len + len, strerror(ENOMEM));
+		r->err = -ENOMEM;
+		return 1;
 	}
-	memcpy(r->body + r->len, at, len);
-	r->len += len;
-	r->body[r->len] = 0;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * and engine_http.c (the HTTP/1.1 bytes: the request written, the response parsed). */
 #ifndef OD_ENGINE_REQ_H
 #define OD_ENGINE_REQ_H
+#include "bytebuf.h"
 #include <stdint.h>
 #include <sys/types.h>
 #include "engine.h"
@@ -25,8 +26,7 @@ struct ereq {
 	int64_t start, deadline, retry_at;
 	int retry_ms;
 	http_parser hp;
-	char *body;
-	size_t len, cap;
+	struct bytebuf body;   /* the response body, unless streamed to chunk */
 	ereq_done_fn done;
 	ereq_chunk_fn chunk;
 	void *arg;

@@ -119,7 +119,7 @@ static void remove_or_report(void)
 static void committed(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len; (void)arg;
-	cJSON *j = status == 201 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 201, body);
 	const cJSON *img = cJSON_GetObjectItemCaseSensitive(j, "Id");
 	if (cJSON_IsString(img)) {
 		info("run: committed as %s (%.19s)", str("commit"), img->valuestring);
@@ -223,7 +223,7 @@ static int stopped_early(void)
 static void created(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len; (void)arg;
-	cJSON *j = status == 201 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 201, body);
 	const cJSON *cid = cJSON_GetObjectItemCaseSensitive(j, "Id");
 	if (cJSON_IsString(cid))
 		snprintf(run.id, sizeof run.id, "%s", cid->valuestring);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "frame.h"
+#include "bytebuf.h"
 #include "fileio.h"
 #include "log.h"
 #include "loop.h"
@@ -26,9 +28,9 @@ static struct watch port_watch;
 static struct timer absent_timer;
 static int absent, absent_told;
 static const struct runport_ops *ops;
-static char *out;
-static size_t out_len, out_cap, out_off;
-static unsigned char in[8 + FRAME_MAX];
+static struct bytebuf out;      /* queued for the host; sent up to out_off */
+static size_t out_off;
+static unsigned char in[FRAME_HDR + FRAME_MAX];
 static size_t in_len;
 
 /* /dev/vportNpM of the port whose name the host gave, or NULL. */
@@ -97,15 +99,15 @@ static void host_absent(void)
 static void update_events(void)
 {
 	if (fd >= 0)
-		port_watch.events = (short)(POLLIN | (out_len > out_off ? POLLOUT : 0));
+		port_watch.events = (short)(POLLIN | (out.len > out_off ? POLLOUT : 0));
 }
 
 static void flush_some(void)
 {
 	if (fd < 0 || absent)
 		return;
-	while (out_off < out_len) {
-		ssize_t n = write(fd, out + out_off, out_len - out_off);
+	while (out_off < out.len) {
+		ssize_t n = write(fd, out.data + out_off, out.len - out_off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EAGAIN) {
@@ -116,11 +118,10 @@ static void flush_some(void)
 			break;          /* the port is full: POLLOUT says when it has room */
 		out_off += (size_t)n;
 	}
-	if (out_off == out_len)
-		out_off = out_len = 0;
+	if (out_off == out.len)
+		out_off = out.len = 0;
 	else if (out_off > (1u << 20)) {        /* keep the queue from creeping forward for ever */
-		memmove(out, out + out_off, out_len - out_off);
-		out_len -= out_off;
+		buf_drop_front(&out, out_off);
 		out_off = 0;
 	}
 	update_events();
@@ -157,7 +158,7 @@ static void hang_up(const char *why)
 	absent = 0;
 	close(fd);
 	fd = -1;
-	out_len = out_off = in_len = 0;
+	out.len = out_off = in_len = 0;
 }
 
 static void on_port(int f, short rev, void *arg)
@@ -185,18 +186,18 @@ static void on_port(int f, short rev, void *arg)
 	}
 	in_len += (size_t)n;
 	size_t at = 0;
-	while (in_len - at >= 8) {
+	while (in_len - at >= FRAME_HDR) {
 		unsigned type = in[at];
-		size_t len = (size_t)in[at + 4] << 24 | (size_t)in[at + 5] << 16 | (size_t)in[at + 6] << 8 | in[at + 7];
+		size_t len = frame_hdr_len(in + at);
 		if (len > FRAME_MAX) {
 			err("run: a frame of %zu bytes from the host (at most %d)", len, FRAME_MAX);
 			hang_up("the port is out of step");
 			return;
 		}
-		if (in_len - at < 8 + len)
+		if (in_len - at < FRAME_HDR + len)
 			break;
-		deliver(type, in + at + 8, len);
-		at += 8 + len;
+		deliver(type, in + at + FRAME_HDR, len);
+		at += FRAME_HDR + len;
 	}
 	memmove(in, in + at, in_len - at);
 	in_len -= at;
@@ -204,27 +205,16 @@ static void on_port(int f, short rev, void *arg)
 
 static int queue(const void *data, size_t len)
 {
-	if (out_len + len > out_cap) {
-		size_t cap = out_cap ? out_cap : 65536;
-		while (cap < out_len + len)
-			cap *= 2;
-		char *p = realloc(out, cap);
-		if (!p) {
-			err("run: queueing %zu bytes for the host: %s", len, strerror(ENOMEM));
-			return -ENOMEM;
-		}
-		out = p;
-		out_cap = cap;
-	}
-	memcpy(out + out_len, data, len);
-	out_len += len;
-	return 0;
+	int rc = buf_append(&out, data, len, 65536);
+	if (rc < 0)
+		err("run: queueing %zu bytes for the host: %s", len, strerror(-rc));
+	return rc;
 }
 
 int runport_send(unsigned type, const void *data, size_t len)
 {
-	unsigned char h[8] = { (unsigned char)type, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
-			       (unsigned char)(len >> 8), (unsigned char)len };
+	unsigned char h[FRAME_HDR];
+	frame_hdr_put(h, type, len);
 	if (fd < 0)
 		return -ENOTCONN;
 	int rc = queue(h, sizeof h);
@@ -245,7 +235,7 @@ int runport_send_raw(const void *data, size_t len)
 
 size_t runport_pending(void)
 {
-	return out_len - out_off;
+	return out.len - out_off;
 }
 
 int runport_flush(int timeout_ms)
@@ -270,7 +260,7 @@ int runport_attach(int f, const struct runport_ops *o)
 {
 	fd = f;
 	ops = o;
-	out_len = out_off = in_len = 0;
+	out.len = out_off = in_len = 0;
 	absent = absent_told = 0;
 	watch_add(&port_watch, fd, POLLIN, on_port, NULL);
 	return 0;

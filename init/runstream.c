@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "frame.h"
+#include "bytebuf.h"
 #include "engine.h"
 #include "log.h"
 #include "loop.h"
@@ -20,13 +22,12 @@ static int attach_fd = -1, attach_eof;
 static struct watch attach_watch;
 static struct timer drain_timer;
 static struct ereq *waiter;
-static char *in_q;              /* the host's stdin on its way to the container */
-static size_t in_len, in_cap;
+static struct bytebuf in_q;     /* the host's stdin on its way to the container */
 static int in_eof, in_closed;
 static size_t taken;            /* stdin handed on (or dropped) that the host has not been told of */
 #define TAKEN_STEP (32u << 10)  /* told in steps this big, and whenever the queue empties */
 #define IN_MAX (4 * RUN_STDIN_WINDOW)   /* a host that ignores the window is cut off here */
-static unsigned char hdr[8];    /* where the attach stream is in its frames (see forward) */
+static unsigned char hdr[FRAME_HDR];    /* where the attach stream is in its frames (see forward) */
 static size_t hdr_have, payload_left;
 
 static void finish_cb(void *arg)
@@ -42,7 +43,7 @@ static void close_attach(void)
 	/* A frame cut short would leave the host out of step: complete it with zeros. */
 	static const char zeros[4096];
 	if (hdr_have)
-		runport_send_raw(zeros, 8 - hdr_have);
+		runport_send_raw(zeros, FRAME_HDR - hdr_have);
 	while (payload_left) {
 		size_t k = payload_left < sizeof zeros ? payload_left : sizeof zeros;
 		runport_send_raw(zeros, k);
@@ -69,7 +70,7 @@ static void maybe_finish(void)
 static void inspected(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len; (void)arg;
-	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 200, body);
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "State");
 	const cJSON *running = cJSON_GetObjectItemCaseSensitive(st, "Running");
 	const cJSON *ec = cJSON_GetObjectItemCaseSensitive(st, "ExitCode");
@@ -87,7 +88,7 @@ static void inspected(struct ereq *r, int status, const char *body, size_t len, 
 static void attach_events(void)
 {
 	if (attach_fd >= 0)
-		attach_watch.events = (short)((runport_pending() > RUNPORT_HIGH ? 0 : POLLIN) | (in_len ? POLLOUT : 0));
+		attach_watch.events = (short)((runport_pending() > RUNPORT_HIGH ? 0 : POLLIN) | (in_q.len ? POLLOUT : 0));
 }
 
 /* The attach stream: docker's frames, passed to the host whole. Tracking where each frame ends
@@ -103,8 +104,8 @@ static void forward(const char *buf, size_t n)
 			continue;
 		}
 		hdr[hdr_have++] = (unsigned char)buf[at++];
-		if (hdr_have == 8) {
-			payload_left = (size_t)hdr[4] << 24 | (size_t)hdr[5] << 16 | (size_t)hdr[6] << 8 | hdr[7];
+		if (hdr_have == FRAME_HDR) {
+			payload_left = frame_hdr_len(hdr);
 			hdr_have = 0;
 		}
 	}
@@ -132,7 +133,7 @@ static void on_attach(int fd, short rev, void *arg)
 /* The host's credit back: what has left the queue, so it may send that much more. */
 static void tell_taken(void)
 {
-	if (!taken || (in_len && taken < TAKEN_STEP))
+	if (!taken || (in_q.len && taken < TAKEN_STEP))
 		return;
 	unsigned char b[4] = { (unsigned char)(taken >> 24), (unsigned char)(taken >> 16), (unsigned char)(taken >> 8),
 			       (unsigned char)taken };
@@ -142,22 +143,21 @@ static void tell_taken(void)
 
 static void stdin_flush(void)
 {
-	while (attach_fd >= 0 && in_len) {
-		ssize_t n = send(attach_fd, in_q, in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (attach_fd >= 0 && in_q.len) {
+		ssize_t n = send(attach_fd, in_q.data, in_q.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				warn("run: the container's stdin: %s", strerror(errno));
-				taken += in_len;
-				in_len = 0;
+				taken += in_q.len;
+				in_q.len = 0;
 			}
 			break;
 		}
-		memmove(in_q, in_q + n, in_len - (size_t)n);
-		in_len -= (size_t)n;
+		buf_drop_front(&in_q, (size_t)n);
 		taken += (size_t)n;
 	}
 	tell_taken();
-	if (attach_fd >= 0 && !in_len && in_eof && !in_closed) {
+	if (attach_fd >= 0 && !in_q.len && in_eof && !in_closed) {
 		shutdown(attach_fd, SHUT_WR);   /* the engine closes the container's stdin (StdinOnce) */
 		in_closed = 1;
 	}
@@ -174,10 +174,10 @@ static void on_attach_io(int fd, short rev, void *arg)
 
 void runstream_stdin(const char *data, size_t len)
 {
-	if (!run.interactive || attach_eof || in_len + len > IN_MAX) {
+	if (!run.interactive || attach_eof || in_q.len + len > IN_MAX) {
 		/* Nobody to take it: the container's streams have ended, or the host overran its window. */
 		if (run.interactive && !attach_eof && len)
-			err("run: the host sent stdin beyond its window (%zu bytes queued); %zu bytes dropped", in_len, len);
+			err("run: the host sent stdin beyond its window (%zu bytes queued); %zu bytes dropped", in_q.len, len);
 		taken += len;
 		tell_taken();
 		return;
@@ -185,22 +185,12 @@ void runstream_stdin(const char *data, size_t len)
 	if (!len) {
 		in_eof = 1;
 	} else {
-		if (in_len + len > in_cap) {
-			size_t cap = in_cap ? in_cap * 2 : 65536;
-			while (cap < in_len + len)
-				cap *= 2;
-			char *p = realloc(in_q, cap);
-			if (!p) {
-				err("run: the container's stdin: %s; input dropped", strerror(ENOMEM));
-				taken += len;
-				tell_taken();
-				return;
-			}
-			in_q = p;
-			in_cap = cap;
+		if (buf_append(&in_q, data, len, 65536) < 0) {
+			err("run: the container's stdin: %s; input dropped", strerror(ENOMEM));
+			taken += len;
+			tell_taken();
+			return;
 		}
-		memcpy(in_q + in_len, data, len);
-		in_len += len;
 	}
 	stdin_flush();
 }
@@ -214,7 +204,7 @@ static void waited(struct ereq *r, int status, const char *body, size_t len, voi
 {
 	(void)r; (void)len; (void)arg;
 	waiter = NULL;
-	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 200, body);
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(j, "StatusCode");
 	if (cJSON_IsNumber(sc)) {
 		if (run.code < 0)

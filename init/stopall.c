@@ -30,7 +30,7 @@ static void stop_done(struct ereq *r, int status, const char *body, size_t len, 
 static void list_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len; (void)arg;
-	cJSON *list = status == 200 ? cJSON_Parse(body) : NULL;
+	cJSON *list = engine_json(status, 200, body);
 	const cJSON *c;
 	cJSON_ArrayForEach(c, list) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "Id");

@@ -97,7 +97,7 @@ static void join_or_init(void)
 static void info_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len; (void)arg;
-	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 200, body);
 	const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "Swarm");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(sw, "LocalNodeState");
 	const cJSON *ctl = cJSON_GetObjectItemCaseSensitive(sw, "ControlAvailable");

@@ -125,7 +125,7 @@ static void create_done(struct ereq *r, int status, const char *body, size_t len
 {
 	(void)r; (void)len;
 	struct sysc *s = arg;
-	cJSON *j = status == 201 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 201, body);
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
 	if (!cJSON_IsString(id)) {
 		cJSON_Delete(j);
@@ -216,7 +216,7 @@ static void inspect_done(struct ereq *r, int status, const char *body, size_t le
 {
 	(void)r; (void)len;
 	struct sysc *s = arg;
-	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 200, body);
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
 	int have = cJSON_IsString(id) && !strcmp(id->valuestring, s->spec->bundle_id);
 	cJSON_Delete(j);

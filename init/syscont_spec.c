@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmdline.h"
+#include "engine.h"
 #include "images.h"
 #include "init.h"
 #include "syscont.h"
@@ -94,7 +95,7 @@ cJSON *syscont_inspected(const struct sysc_spec *sp, int status, const char *bod
 {
 	char want[16];
 	free(syscont_json(sp, want));
-	cJSON *j = status == 200 ? cJSON_Parse(body) : NULL;
+	cJSON *j = engine_json(status, 200, body);
 	const cJSON *i = cJSON_GetObjectItemCaseSensitive(j, "Id");
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "State");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(state, "Status");

@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t done = http_parser_execute(&r.hp, &engine_http_settings, in, cut);
 	if (done == cut && !r.hp.http_errno)
 		http_parser_execute(&r.hp, &engine_http_settings, in + cut, n - cut);
-	if (r.body && r.len)
-		(void)strlen(r.body);   /* kept NUL-terminated */
-	free(r.body);
+	if (r.body.data && strlen(r.body.data) > r.body.len)   /* kept NUL-terminated at its length */
+		__builtin_trap();
+	buf_free(&r.body);
 	return 0;
 }
