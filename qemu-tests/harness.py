@@ -174,12 +174,13 @@ class Appliance(Guest):
     lan, mac: a NIC on ./kvm's private segment `lan` (shared with the other Appliances given the same
              name), with this MAC address
     ssh_port: ./kvm --ssh-port (127.0.0.1:ssh_port to dom0's sshd);  ssh_keys: --ssh-key files
+    docker_socket: ./kvm --docker-socket (then the process started is kvm, QEMU its child)
     qemu_args: extra arguments passed through to qemu-system-x86_64
     """
 
     def __init__(self, name=None, disk=None, append='', mem=None, smp=None, net='restricted',
                  kernel=None, initrd=None, qemu_args=(), lan=None, mac=None, engine=None, ssh_port=None,
-                 ssh_keys=(), disk_files=None):
+                 ssh_keys=(), disk_files=None, docker_socket=None):
         super().__init__(name, 'appliance')
         self.qmp_path = os.path.join(self.dir, 'qmp.sock')
         if len(self.qmp_path.encode()) > 100:   # sun_path holds 108 bytes
@@ -202,7 +203,7 @@ class Appliance(Guest):
         initrd = initrd or os.environ.get('QEMU_INITRD')
         for opt, val in (('--kernel', kernel), ('--initrd', initrd), ('--engine', engine), ('--mem', mem),
                          ('--smp', smp), ('--append', append), ('--lan', lan), ('--mac', mac),
-                         ('--ssh-port', ssh_port)):
+                         ('--ssh-port', ssh_port), ('--docker-socket', docker_socket)):
             if val:
                 cmd += [opt, str(val)]
         for f in ssh_keys:

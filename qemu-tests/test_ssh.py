@@ -1,7 +1,8 @@
 """Remote access from this machine (#17), with the host's OpenSSH client and docker CLI: a key given
-with kvm --ssh-key logs in, others and passwords are refused, docker runs a container over ssh,
-the forward is on 127.0.0.1 only, sshd comes back when killed; the host keys and a key added to
-the data disk's file outlive a reboot; with no key nothing listens. One shared boot, two more."""
+with kvm --ssh-key logs in, others and passwords are refused, docker runs a container over ssh
+and through kvm --docker-socket, the forward is on 127.0.0.1 only, sshd comes back when killed;
+the host keys outlive a dom0 upgrade and, with a key added to the data disk's file, a reboot,
+after which the socket is gone; with no key nothing listens. One shared boot, two more."""
 import atexit
 import os
 import re
@@ -41,7 +42,8 @@ def free_port():
 K1 = keygen('k1')   # given with --ssh-key
 K2 = keygen('k2')   # only commented out on the data disk at first; added from dom0 later
 PORT = free_port()
-BOOT = {'ssh_port': PORT, 'ssh_keys': [K1 + '.pub'],
+SOCK = os.path.join(HOME, 'docker.sock')
+BOOT = {'ssh_port': PORT, 'ssh_keys': [K1 + '.pub'], 'docker_socket': SOCK,
         'disk_files': {'onlydocker/authorized_keys': '# disabled: %s\n' % pub(K2)}}
 
 
@@ -117,10 +119,50 @@ def qemu_listeners(pid, port):
     return found
 
 
+def qemu_pid(kvm_pid):
+    """With --docker-socket ./kvm stays, with QEMU its child (without, QEMU takes its place)."""
+    with open('/proc/%d/task/%d/children' % (kvm_pid, kvm_pid)) as f:
+        for pid in map(int, f.read().split()):
+            with open('/proc/%d/comm' % pid) as c:
+                if c.read().startswith('qemu-system'):
+                    return pid
+    raise AssertionError('no QEMU under kvm (pid %d)' % kvm_pid)
+
+
 def test_the_forwarded_port_is_bound_to_127_0_0_1_only(vm):
     ready(vm)
-    # ./kvm execs QEMU: the process the harness started is QEMU itself.
-    assert qemu_listeners(vm.proc.pid, PORT) == ['0100007F'], qemu_listeners(vm.proc.pid, PORT)
+    pid = qemu_pid(vm.proc.pid)
+    assert qemu_listeners(pid, PORT) == ['0100007F'], qemu_listeners(pid, PORT)
+
+
+def docker_env():
+    env = dict(os.environ, DOCKER_CONFIG=os.path.join(HOME, 'docker'))
+    env.pop('DOCKER_HOST', None)
+    return env
+
+
+def socket_answers(timeout=90):
+    """Waits until the engine answers at kvm's --docker-socket (kvm's ssh tries again every few
+    seconds until dom0's sshd is up); returns whether it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(SOCK):
+            r = subprocess.run([DOCKER, '-H', 'unix://' + SOCK, 'version', '-f', '{{.Server.Version}}'], env=docker_env(),
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+            if r.returncode == 0:
+                return True
+        time.sleep(0.5)     # polling a file and a socket: no event tells us ssh connected
+    return False
+
+
+def test_docker_socket_runs_a_container_and_gets_its_output_and_status(vm):
+    ready(vm)
+    assert socket_answers(), 'nothing answered on %s' % SOCK
+    assert oct(os.stat(SOCK).st_mode & 0o777) == '0o600'    # this machine's user's alone
+    r = subprocess.run([DOCKER, 'run', '--rm', '--entrypoint', 'sh', 'onlydocker/dom0:bundled', '-c',
+                        'echo "via the socket"; exit 4'], env=dict(docker_env(), DOCKER_HOST='unix://' + SOCK),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 4 and r.stdout == 'via the socket\n', (r.returncode, r.stdout, r.stderr)
 
 
 def test_docker_context_over_ssh_runs_a_container_and_gets_its_output_and_status(vm):
@@ -171,6 +213,23 @@ def test_a_password_is_refused_unasked(vm):
     assert not os.path.exists(asked), 'the client was asked for a password'
 
 
+def test_host_keys_outlive_a_dom0_upgrade_and_the_socket_comes_back(vm):
+    ready(vm)
+    before = fingerprints(vm.text)
+    vm.run("mkdir -p /tmp/up && printf 'FROM onlydocker/dom0:bundled\\nRUN sed -i "
+           "s/^DOM0_VERSION=.*/DOM0_VERSION=ssh-up/ /etc/dom0-release\\n' > /tmp/up/Dockerfile && "
+           "DOCKER_BUILDKIT=0 docker build -q -t onlydocker/dom0:latest /tmp/up", check=True, timeout=180)
+    mark = len(vm.text)
+    vm.send('exit\n')
+    vm.wait_for(r'onlydocker dom0 ssh-up ready', timeout=180, since=mark)
+    vm.wait_for(SSHD_UP, timeout=120, since=mark)
+    after = fingerprints(vm.text[mark:])
+    assert after == before, (before, after)
+    r = ssh(K1, 'grep', 'DOM0_VERSION', '/etc/dom0-release')  # StrictHostKeyChecking: known_hosts as before
+    assert r.returncode == 0 and r.stdout == 'DOM0_VERSION=ssh-up\n', (r.returncode, r.stdout, r.stderr)
+    assert socket_answers(), 'the socket did not come back after the new dom0'
+
+
 def test_host_keys_and_a_key_added_on_the_disk_outlive_a_reboot(vm):
     # The last test on the shared boot, which it ends: a reboot is what it checks, and booting
     # another machine for the checks above would cost a boot.
@@ -179,6 +238,7 @@ def test_host_keys_and_a_key_added_on_the_disk_outlive_a_reboot(vm):
     vm.run("echo '%s' >> /host/var/lib/docker/onlydocker/authorized_keys" % pub(K2), check=True)
     vm.send('poweroff\n')
     assert vm.wait_exit(90) == 0
+    assert not os.path.exists(SOCK), 'kvm left its --docker-socket behind'
     with Appliance(name='test_ssh.reboot', disk=vm.disk, ssh_port=PORT) as again:   # no --ssh-key now
         ready(again, same_keys=True)
         assert fingerprints(again.text) == before, (before, again.text[-3000:])

@@ -7,7 +7,7 @@ import re
 import shlex
 import sys
 
-from . import lan, runspec, sshkeys
+from . import lan, runspec, sockfwd, sshkeys
 from .base import PROG, Error, die, warn
 from .machine import BASE_APPEND, Machine
 from .runport import Relay
@@ -89,6 +89,10 @@ OPTIONS = [
     ('--ssh-port', 'N', 'the same as --ssh, on 127.0.0.1:N'),
     ('--ssh-key', 'FILE', "a public key file (~/.ssh/id_ed25519.pub) whose keys may log in to dom0\n"
      "as root, passed through QEMU's fw_cfg for this boot (may be repeated)"),
+    ('--docker-socket', 'PATH', "also the appliance's engine at unix socket PATH on this machine\n"
+     "(DOCKER_HOST=unix://PATH docker ps), forwarded over ssh with this machine's\n"
+     'OpenSSH client (the keys of --ssh-key, your agent, ~/.ssh): from when dom0\'s\n'
+     'sshd answers until the appliance stops, when PATH goes. Implies --ssh'),
     ('--log', 'FILE', 'where the console goes with --run (default: disk/NAME.log)'),
     ('--verbose', None, 'with --run, the console on stderr instead of the log file'),
     ('--dry-run', None, 'print the qemu command instead of running it; creates nothing'),
@@ -174,6 +178,11 @@ def check(o):
 def check_ssh(o):
     """o.ssh_port: the host's loopback port forwarded to dom0's sshd (None: no forward); o.ssh_keys:
     the keys of every --ssh-key file, as the fw_cfg file's text ('' for none)."""
+    if o.docker_socket is not None:
+        if o.run is not None:
+            die('--docker-socket is for dom0, which --run does not have')
+        o.ssh = True
+        o.docker_socket = os.path.abspath(o.docker_socket) if o.dry_run else sockfwd.check(o.docker_socket)
     if o.ssh_port is not None:
         if not re.fullmatch(r'[1-9][0-9]{0,4}', o.ssh_port) or int(o.ssh_port) > 65535:
             die("--ssh-port must be a TCP port, 1 to 65535, got '%s'" % o.ssh_port)
@@ -207,10 +216,14 @@ def boot(o):
         print(' '.join(shlex.quote(a) for a in m.argv()))
         return 0
     if o.ssh_port is not None:
-        for line in sshkeys.hints(o.ssh_port, o.name or 'onlydocker', o.ssh_key):
+        for line in sshkeys.hints(o.ssh_port, o.name or 'onlydocker', o.ssh_key, o.docker_socket):
             warn(line)
-    m.prepare()
-    m.launch()      # does not return: QEMU takes this process's place
+    try:
+        m.prepare()
+        m.launch()      # without --docker-socket, does not return: QEMU takes this process's place
+        return m.wait()
+    finally:
+        m.cleanup()
 
 
 def run(o):

@@ -5,12 +5,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 
-from . import disk, lan
+from . import disk, lan, sockfwd
 from .base import ROOT, die, qesc, warn
 from .runport import pdeathsig
 from .runspec import RunSpec
@@ -58,6 +59,8 @@ class Machine:
         self.proc = self.conn = self.lsock = None
         self.made_stage = False
         self.spec = None
+        self.forwarder = None
+        self.fwd_dir = None         # --docker-socket's known_hosts, for this run alone
         if run is not None:
             self.stage = stage or os.path.join(tempfile.gettempdir(), 'odrun-' + os.urandom(6).hex())
             self.spec = RunSpec(run, self.stage)
@@ -183,6 +186,8 @@ class Machine:
 
     def prepare(self):
         """Everything argv() names that must exist before QEMU starts."""
+        if self.o.docker_socket:
+            self.fwd_dir = tempfile.mkdtemp(prefix='odsock-')
         if self.run is None and self.log:
             os.makedirs(os.path.dirname(self.log), exist_ok=True)
         if self.lan_sock:
@@ -206,11 +211,20 @@ class Machine:
         self.lsock.listen(1)
 
     def launch(self):
-        """Boot: QEMU in this process's place. --run: QEMU as a child, returning once it connected
-        to the run port (self.proc, self.conn)."""
+        """Boot: QEMU in this process's place, or with --docker-socket as a child beside the
+        forwarding ssh (wait() then waits for it). --run: QEMU as a child, returning once it
+        connected to the run port (self.proc, self.conn)."""
         cmd = self.argv()
-        if self.run is None:
+        if self.run is None and not self.o.docker_socket:
             os.execvp(cmd[0], cmd)
+        if self.run is None:
+            # The same process group and terminal as ours: the console is QEMU's stdio as always.
+            self.proc = subprocess.Popen(cmd, preexec_fn=pdeathsig)
+            fwd = sockfwd.argv(self.o.docker_socket, self.o.ssh_port, sockfwd.identities(self.o.ssh_key),
+                               os.path.join(self.fwd_dir, 'known_hosts'))
+            self.forwarder = sockfwd.Forwarder(fwd, self.o.docker_socket)
+            self.forwarder.start()
+            return
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=pdeathsig)
         self.lsock.settimeout(1)
         while self.conn is None:
@@ -223,6 +237,16 @@ class Machine:
         self.lsock.close()
         self.lsock = None
 
+    def wait(self):
+        """QEMU's exit status, once it exits. The signals that would have ended an exec'd QEMU
+        are passed on to it, and it decides; the forward ends with it (cleanup())."""
+        def relay(sig, _frame):
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, relay)
+        return self.proc.wait()
+
     def shutdown_deadline(self):
         """The guest's own shutdown deadline (od.shutdown.timeout=, 30 s unless --append says)."""
         deadline = re.findall(r'(?:^| )od\.shutdown\.timeout=(\d+)', ''.join(' ' + a for a in self.o.append))
@@ -234,6 +258,12 @@ class Machine:
             if s is not None:
                 s.close()
         self.lsock = self.conn = None
+        if self.forwarder is not None:
+            self.forwarder.stop()
+            self.forwarder = None
+        if self.fwd_dir is not None:
+            shutil.rmtree(self.fwd_dir, ignore_errors=True)
+            self.fwd_dir = None
         if self.spec is not None:
             self.spec.unstage()
         if self.made_stage:

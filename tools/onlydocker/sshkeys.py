@@ -69,14 +69,19 @@ def read_all(paths):
     return ''.join(k + '\n' for k in seen)
 
 
-def hints(port, name, key_files):
-    """How to connect, for the user: the ssh command line and a docker context over ssh."""
+def hints(port, name, key_files, docker_socket=None):
+    """How to connect, for the user: the ssh command line, a docker context over ssh, and the
+    forwarded socket's DOCKER_HOST."""
     ident = ''
     for path in key_files:
         if path.endswith('.pub') and os.path.isfile(path[:-4]):
             ident = '-i %s ' % path[:-4]
             break
-    return ["ssh: dom0's sshd on 127.0.0.1:%d (this machine only), once it has an authorized key:" % port,
-            '  ssh %s-p %d root@127.0.0.1' % (ident, port),
-            '  docker context create %s --docker host=ssh://root@127.0.0.1:%d && docker --context %s ps'
-            % (name, port, name)]
+    lines = ["ssh: dom0's sshd on 127.0.0.1:%d (this machine only), once it has an authorized key:" % port,
+             '  ssh %s-p %d root@127.0.0.1' % (ident, port),
+             '  docker context create %s --docker host=ssh://root@127.0.0.1:%d && docker --context %s ps'
+             % (name, port, name)]
+    if docker_socket:
+        lines.append('  DOCKER_HOST=unix://%s docker ps    (once dom0 is up; gone when the appliance stops)'
+                     % docker_socket)
+    return lines
