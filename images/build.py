@@ -17,9 +17,9 @@ from dockerarchive import Layer, write_archive
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIB_DIRS = ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "usr/lib64", "lib", "usr/lib"]
 # dom0's links into the engine image (bind-mounted at ENGINE_DIR): the docker CLI, its plugins, the
-# glibc they need, and OpenSSH's server with ssh-keygen.
+# glibc they need, and OpenSSH: its server with ssh-keygen, and the client with scp.
 ENGINE_LINKS = ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib/x86_64-linux-gnu", "usr/lib64",
-                "usr/sbin/sshd", "usr/lib/openssh", "usr/bin/ssh-keygen"]
+                "usr/sbin/sshd", "usr/lib/openssh", "usr/bin/ssh-keygen", "usr/bin/ssh", "usr/bin/scp"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Debian's hooks kept in the dhcpcd image; the others configure services it lacks (NTP,
 # timesyncd, chrony) or the container's own hostname, and 20-resolv.conf is replaced by ours.
@@ -255,7 +255,7 @@ def build_dom0(pkg, versions, conf, mtime, created):
     layer.file("etc/group", GROUP.encode())
     release = {"DOM0_VERSION": conf["DOM0_VERSION"], "BUILD_DATE": created, "SSH_KEYS_FWCFG": conf["SSH_KEYS_FWCFG"]}
     # not in the image: the engine's, by bind mount
-    cli = ["docker-cli", "docker-compose", "docker-buildx", "openssh-server"]
+    cli = ["docker-cli", "docker-compose", "docker-buildx", "openssh-server", "openssh-client"]
     release.update({f"PKG_{p.replace('-', '_').replace('.', '_').upper()}": versions.get(p, "unknown") for p in packages + cli})
     layer.file("etc/dom0-release", "".join(f"{k}='{v}'\n" for k, v in release.items()).encode(), 0o644)
     lab = labels(versions, packages)

@@ -109,7 +109,7 @@ install_pkg usr/bin/docker usr/bin/docker
 for plugin in docker-compose docker-buildx; do
     install_pkg "usr/libexec/docker/cli-plugins/$plugin" "usr/libexec/docker/cli-plugins/$plugin"
 done
-# OpenSSH's server for dom0 (it starts sshd only when there is an authorized key): sshd, its
+# OpenSSH for dom0 (it starts sshd only when there is an authorized key): sshd, its
 # sshd-session and sshd-auth (OpenSSH 10 runs each connection in these), sftp-server, ssh-keygen
 # for the host keys and the moduli for group exchange. Here, not in dom0's image: with their ~15
 # MiB of libraries (libcrypto, krb5...) dom0.tar would grow eightfold and every first boot would
@@ -118,6 +118,9 @@ install_pkg usr/sbin/sshd usr/sbin/sshd
 for f in sshd-session sshd-auth sftp-server; do install_pkg "usr/lib/openssh/$f" "usr/lib/openssh/$f"; done
 install_pkg etc/ssh/moduli usr/lib/openssh/moduli
 install_pkg usr/bin/ssh-keygen usr/bin/ssh-keygen
+# The client too, and scp: from dom0 to another machine (a swarm's other nodes), as admins expect.
+install_pkg usr/bin/ssh usr/bin/ssh
+install_pkg usr/bin/scp usr/bin/scp
 # Debian's kernel enables AppArmor: dockerd then loads its docker-default profile for every
 # unprivileged container, and cannot start one without the parser.
 install_pkg sbin/apparmor_parser usr/sbin/apparmor_parser
@@ -218,7 +221,7 @@ images=("$IMAGES"/*.tar)
 for i in "${images[@]}"; do cp "$i" "$ROOT/usr/share/onlydocker/images/"; done
 
 M=lib/modules/$KVER
-required=(init usr/sbin/sshd usr/lib/openssh/sshd-session usr/lib/openssh/sshd-auth usr/bin/ssh-keygen usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc
+required=(init usr/sbin/sshd usr/lib/openssh/sshd-session usr/lib/openssh/sshd-auth usr/bin/ssh-keygen usr/bin/ssh usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc
           usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs usr/sbin/iptables usr/sbin/ip6tables
           "usr/lib/$MULTIARCH/xtables/libxt_conntrack.so" bin/busybox bin/sh lib64/ld-linux-x86-64.so.2
           "$M/modules.dep" "$M/modules.dep.bin" "$M/modules.alias.bin" "$M/modules.softdep")
@@ -234,7 +237,7 @@ for r in "${required[@]}"; do [ -e "$ROOT/$r" ] || die "required file /$r is mis
 ENGINE_PATHS=(usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc usr/bin/crun
               usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs
               usr/sbin/xtables-nft-multi usr/lib/$MULTIARCH usr/lib64 usr/share/onlydocker/images
-              usr/bin/docker usr/libexec/docker usr/sbin/sshd usr/lib/openssh usr/bin/ssh-keygen)
+              usr/bin/docker usr/libexec/docker usr/sbin/sshd usr/lib/openssh usr/bin/ssh-keygen usr/bin/ssh usr/bin/scp)
 mkdir -p "$ENGINE"
 for p in "${ENGINE_PATHS[@]}"; do
     [ -e "$ROOT/$p" ] && [ ! -L "$ROOT/$p" ] || die "engine image: /$p is missing or a link"

@@ -2,9 +2,16 @@
 Swarm from their kernel command lines; a 3-replica service runs a task on every node, the routing
 mesh answers on the published port from each node, an encrypted overlay carries traffic between
 two nodes, a node powered off has its task rescheduled,
-and the same node booted again on its disk rejoins by itself."""
+and the same node booted again on its disk rejoins by itself. dom0's sshd answers on the segment's
+static address of the node that has a key (from another node's dom0, with its ssh client), and
+nothing listens on one that has none."""
+import atexit
+import base64
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 import time
 
 from harness import DOM0_BANNER, TEST, Appliance
@@ -18,10 +25,21 @@ def ipconf(name):
     return 'ip=%s/24::10.99.0.1::%s:eth0:off' % (NODES[name], name)
 
 
-def node(name, extra='', disk=None, vm_name=None):
+def node(name, extra='', disk=None, vm_name=None, ssh_keys=()):
     mac = '52:54:00:99:00:%02x' % int(NODES[name].rsplit('.', 1)[1])
     return Appliance(name=vm_name or name, disk=disk, net='none', lan=LAN, mac=mac, mem=MEM, smp=1,
-                     append='%s %s' % (ipconf(name), extra))
+                     append='%s %s' % (ipconf(name), extra), ssh_keys=ssh_keys)
+
+
+def keypair():
+    """A new ed25519 key: (the public key file, the private key's bytes)."""
+    d = tempfile.mkdtemp(prefix='odswarm-')
+    atexit.register(shutil.rmtree, d, True)
+    path = os.path.join(d, 'k')
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'swarm-test', '-f', path], check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    with open(path, 'rb') as f:
+        return path + '.pub', f.read()
 
 
 def until(vm, cmd, pattern, timeout=300):
@@ -42,12 +60,18 @@ TASKS = ("docker service ps web --filter desired-state=running --format '{{.Node
 
 
 def test_three_appliances_form_a_swarm():
+    pub, key = keypair()
     try:
-        n1 = node('node1', 'od.swarm=init')
+        n1 = node('node1', 'od.swarm=init', ssh_keys=[pub])
         n1.wait_for(DOM0_BANNER, timeout=300)
         n1.wait_for(r'swarm: this node is active in a swarm as a manager', timeout=300, since=0)
-        token = n1.run('docker swarm join-token -q worker', check=True, timeout=120)[0].strip()
-        assert re.fullmatch(r'SWMTKN-1-\w+-\w+', token), token
+        # node1's sshd makes its host keys in the background, and says so on the console: wait,
+        # so that those lines do not land inside a command's output.
+        n1.wait_for(r'dom0: ssh: Server listening on 0\.0\.0\.0 port 22', timeout=300, since=0)
+        out = n1.run('docker swarm join-token -q worker', check=True, timeout=120)[0]
+        m = re.search(r'^SWMTKN-1-\w+-\w+$', out, re.M)
+        assert m, out
+        token = m.group(0)
         join = 'od.swarm.join=%s od.swarm.token=%s' % (NODES['node1'], token)
         n2, n3 = node('node2', join), node('node3', join)
         for n in (n2, n3):
@@ -58,6 +82,15 @@ def test_three_appliances_form_a_swarm():
         # The swarm's ports are open and vxlan is there for the overlay.
         out, _ = n1.run("grep -c '^vxlan ' /proc/modules; netstat -ltn | grep -c ':2377 '", check=True)
         assert out.split() == ['1', '1'], out
+
+        # Remote access on a real segment: node1's sshd (it has a key) on its static address, from
+        # node2's dom0; node3 has no key, and nothing answers on its port 22.
+        n2.run("echo %s | base64 -d > /tmp/k && chmod 600 /tmp/k" % base64.b64encode(key).decode(), check=True)
+        out, _ = n2.run("ssh -i /tmp/k -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/tmp/kh "
+                        "-o ConnectTimeout=60 root@%s 'echo in-dom0-of-$(hostname)'" % NODES['node1'], timeout=120)
+        assert re.search(r'^in-dom0-of-node1$', out, re.M), out
+        out, _ = n2.run("echo \"[$(nc -w 5 %s 22 </dev/null 2>/dev/null)]\"" % NODES['node3'], timeout=60)
+        assert '[]' in out, out
 
         # A service with 3 replicas: one task on each node. The image is on every node already (the
         # bundled dom0 image: busybox's httpd); nothing is pulled, there is no registry here.
