@@ -11,7 +11,7 @@ MUSL_LIBS := $(MUSL)/.libs.stamp
 CFLAGS_INIT := -std=gnu11 -Os -Wall -Wextra -Werror -Wno-unused-result -ffunction-sections -fdata-sections \
 	-fno-asynchronous-unwind-tables -I$(B)/gen -I$(MUSL)/include -isystem $(MUSL)/uapi
 LDFLAGS_INIT := -static -s -Wl,--gc-sections -L$(MUSL)/lib
-LDLIBS_INIT := -lmount -lblkid -lkmod -lcjson -lhttp_parser
+LDLIBS_INIT := -lmount -lblkid -lkmod -lcjson -lhttp_parser -lyaml
 
 .PHONY: all run test launcher-test unit-test qemu-test qemu-test-all bench deps clean distclean fuzz fuzz-build unit-test-asan image-check
 all: $(B)/initrd.img $(B)/vmlinuz
@@ -83,8 +83,11 @@ UNIT_SAN ?=
 UNIT_DIR ?= $(B)/tests
 UNIT_GEN := $(UNIT_DIR)/gen
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_GEN) -I$(B)/gen -I/usr/include/cjson
-UNIT_NAMES := cmdline engine pid1 devices runport oom uevent log applets enginelife syscont
+UNIT_NAMES := cmdline cfgdoc engine pid1 devices runport oom uevent log applets enginelife syscont
 UNIT_SRC_cmdline := init/cmdline.c
+# The configuration document (YAML, bookworm's libyaml here) onto the command line's key table.
+UNIT_SRC_cfgdoc := init/cfgdoc.c init/cmdline.c
+UNIT_LIBS_cfgdoc := -lyaml
 UNIT_SRC_engine := init/engine.c init/engine_http.c init/bytebuf.c init/engine_events.c init/engine_version.c \
 	init/tests/fake_engine.c init/tests/log_stub.c
 UNIT_LIBS_engine := -lcjson -lhttp_parser
@@ -147,8 +150,11 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Iinit -I$(B)/gen -I$(B)/src/cjson -I$(B)/src/http-parser
-FUZZ_TARGETS := cmdline http events runport kernel mountinfo spec
+FUZZ_TARGETS := cmdline cfgdoc http events runport kernel mountinfo spec
 FUZZ_SRC_cmdline := init/cmdline.c
+# libyaml's parser from its source, with the version defines its configure would give.
+FUZZ_SRC_cfgdoc := init/cfgdoc.c init/cmdline.c $(addprefix $(B)/src/libyaml/,api.c reader.c scanner.c parser.c loader.c) \
+	-I$(B)/src/libyaml $$(cat $(B)/src/libyaml/defines.txt)
 FUZZ_SRC_http := init/engine_http.c init/bytebuf.c $(B)/src/http-parser/http_parser.c init/tests/log_stub.c
 FUZZ_SRC_events := init/engine_events.c $(B)/src/cjson/cJSON.c init/tests/log_stub.c
 FUZZ_SRC_runport := init/runport.c init/bytebuf.c init/tests/log_stub.c

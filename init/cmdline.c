@@ -206,6 +206,25 @@ static void apply(const char *word, struct config *c, void (*report)(const char 
 		say(report, problems, "cmdline: unknown key '%.*s', ignored", (int)len, word);
 }
 
+int config_set(struct config *c, const char *key, const char *value, char *why, size_t n)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, key))
+			continue;
+		if (keys[i].parse == parse_given || !strcmp(key, "od.run")) {
+			snprintf(why, n, "%s is the kernel command line's (or kvm's) alone", key);
+			return -EPERM;
+		}
+		int r = keys[i].parse(&keys[i], value, (char *)c + keys[i].off, why, n);
+		if (r < 0)
+			return r;
+		c->given |= 1ull << i;
+		return 0;
+	}
+	snprintf(why, n, "unknown key");
+	return -ENOENT;
+}
+
 static struct config boot;
 const struct config *const cfg = &boot;
 

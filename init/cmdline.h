@@ -49,6 +49,7 @@ struct config {
 	int ping_misses;                /* od.engine.misses: unanswered pings before a restart */
 	int loglevel_given;             /* the kernel's loglevel= was on the command line */
 	int quiet_kernel;               /* finalised: the kernel's chatter kept off the console */
+	char ssh_keys[8192];            /* ssh_authorized_keys of the documents: one a line */
 	uint64_t given;                 /* a bit per key (the table's order) that a source set */
 };
 
@@ -62,6 +63,10 @@ int config_given(const struct config *c, const char *key);     /* a source set i
 /* Parses a command line into c (which holds the defaults). Never fails: a bad value is reported
  * through report() and its key keeps the default. Returns the number of problems reported. */
 int cmdline_parse(const char *text, struct config *c, void (*report)(const char *msg));
+/* Sets one key ("od.disk.wait", "od.hostname"...) from a document's value, with its row's parser.
+ * 0; -ENOENT for a key the table does not have; -EPERM for one only the command line may set;
+ * -EINVAL for a bad value (the key keeps what it had); why[] says what for the last two. */
+int config_set(struct config *c, const char *key, const char *value, char *why, size_t n);
 /* Parses an ip= value into ip. Returns 0, or -EINVAL with why[] saying what was wrong. */
 int ipconf_parse(const char *value, struct ipconf *ip, char *why, size_t whylen);
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the init's third-party C libraries (libblkid, libmount, libkmod, cJSON, http_parser) as musl static
+# Builds the init's third-party C libraries (libblkid, libmount, libkmod, cJSON, http_parser, libyaml) as musl static
 # archives from Debian 13 (trixie) source packages fetched at build time, through initrd/apt.sh's private
 # apt state, into BUILD/src (once, then cached).
 # Usage: init/libs.sh BUILD_DIR  ->  BUILD_DIR/musl/{lib/*.a,include/...,versions.txt,uapi/}
@@ -12,10 +12,12 @@ SELF=$(realpath "$0")
 SRC=$BUILD/src PREFIX=$BUILD/musl WORK=$BUILD/libs-work LOGS=$BUILD/log/libs
 UAPI=$PREFIX/uapi
 STAMP=$PREFIX/.libs.stamp
-PKGS=(util-linux kmod cjson http-parser)
-OUTPUTS=(lib/libblkid.a lib/libmount.a lib/libkmod.a lib/libcjson.a lib/libhttp_parser.a
+PKGS=(util-linux kmod cjson http-parser libyaml)
+OUTPUTS=(lib/libblkid.a lib/libmount.a lib/libkmod.a lib/libcjson.a lib/libhttp_parser.a lib/libyaml.a
          include/blkid/blkid.h include/libmount/libmount.h include/libkmod.h include/cJSON.h include/http_parser.h
-         versions.txt)
+         include/yaml.h versions.txt)
+# libyaml's reading half: what yaml_parser_load() (the document API) needs; no emitter, no dumper.
+YAML_SRC=(api reader scanner parser loader)
 CFLAGS_MUSL="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
 # Editing this script (flags, options) must rebuild; an unchanged script with all outputs present is a no-op.
 STAMP_ID=$(sha256sum "$SELF" | cut -d' ' -f1)
@@ -26,7 +28,8 @@ complete() {
     [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_ID" ] || return 1
     local f
     for f in "${OUTPUTS[@]}"; do [ -f "$PREFIX/$f" ] || return 1; done
-    for f in cjson/cJSON.c cjson/cJSON.h http-parser/http_parser.c http-parser/http_parser.h; do
+    for f in cjson/cJSON.c cjson/cJSON.h http-parser/http_parser.c http-parser/http_parser.h libyaml/yaml.h \
+             libyaml/defines.txt; do
         [ -f "$SRC/$f" ] || return 1
     done
 }
@@ -175,6 +178,31 @@ build_single() {  # $1 = pkg, $2 = tree, $3 = stage, $4 = file stem, $5 = librar
     cp "$2/$stem.h" "$3/include/"
 }
 
+# libyaml without its autotools: the few files of its parser, with the version its configure
+# would define (from the package's own configure.ac).
+yaml_defines() {  # $1 = tree
+    local maj min pat
+    maj=$(sed -n 's/^m4_define(\[YAML_MAJOR\], *\([0-9]*\)).*/\1/p' "$1/configure.ac")
+    min=$(sed -n 's/^m4_define(\[YAML_MINOR\], *\([0-9]*\)).*/\1/p' "$1/configure.ac")
+    pat=$(sed -n 's/^m4_define(\[YAML_PATCH\], *\([0-9]*\)).*/\1/p' "$1/configure.ac")
+    [ -n "$maj" ] && [ -n "$min" ] && [ -n "$pat" ] || die "libyaml: no version in configure.ac"
+    echo "-DYAML_VERSION_MAJOR=$maj -DYAML_VERSION_MINOR=$min -DYAML_VERSION_PATCH=$pat -DYAML_VERSION_STRING=\"$maj.$min.$pat\""
+}
+
+build_libyaml() {  # $1 = tree, $2 = stage
+    local defs f objs=()
+    defs=$(yaml_defines "$1")
+    for f in "${YAML_SRC[@]}"; do
+        # shellcheck disable=SC2086
+        step libyaml "compile $f" musl-gcc $CFLAGS_MUSL $defs -I"$1/include" -c "$1/src/$f.c" -o "$f.o"
+        objs+=("$f.o")
+    done
+    step libyaml archive ar rcs libyaml.a "${objs[@]}"
+    mkdir -p "$2/lib" "$2/include"
+    cp libyaml.a "$2/lib/"
+    cp "$1/include/yaml.h" "$2/include/"
+}
+
 # Plain copies of the single-file sources, for the unit tests that compile them with the host gcc.
 plain_copy() {  # $1 = pkg, $2 = file stem
     local tree; tree=$(src_dir "$1")
@@ -200,6 +228,7 @@ build() {
             kmod)        build_kmod "$PWD" "$stage" ;;
             cjson)       build_single cjson "$PWD" "$stage" cJSON cjson ;;
             http-parser) build_single http-parser "$PWD" "$stage" http_parser http_parser ;;
+            libyaml)     build_libyaml "$PWD" "$stage" ;;
         esac
     )
     rm -rf "${WORK:?}/$pkg"
@@ -209,6 +238,11 @@ build() {
 for p in "${PKGS[@]}"; do fetch "$p"; done
 plain_copy cjson cJSON
 plain_copy http-parser http_parser
+# libyaml's parser sources too, and the flags they need, for the fuzz target (compiled with clang).
+mkdir -p "$SRC/libyaml"
+for f in "${YAML_SRC[@]}"; do cp -p "$(src_dir libyaml)/src/$f.c" "$SRC/libyaml/"; done
+cp -p "$(src_dir libyaml)/src/yaml_private.h" "$(src_dir libyaml)/include/yaml.h" "$SRC/libyaml/"
+yaml_defines "$(src_dir libyaml)" >"$SRC/libyaml/defines.txt"
 make_uapi
 for p in "${PKGS[@]}"; do build "$p"; done
 

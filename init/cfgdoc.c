@@ -1,0 +1,253 @@
+/* The configuration document: libyaml loads it into a node tree, and this walks the tree. Top
+ * level: cloud-init's `hostname` and `ssh_authorized_keys`, and `onlydocker:`, whose keys (nested
+ * mappings or dotted names: `disk: {wait: 10}` or `disk.wait: 10`) are the od. keys without the
+ * prefix, each set through cmdline.c's table so that a value means what it means on the kernel
+ * command line. Each problem is one line naming source, line, column and key; the rest applies. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <yaml.h>
+#include "cfgdoc.h"
+
+#define KEY_MAX 128
+
+struct walk {
+	const char *source;
+	yaml_document_t *doc;
+	struct config *c;
+	void (*report)(const char *);
+	int problems;
+};
+
+static void __attribute__((format(printf, 3, 4))) problem(struct walk *w, const yaml_node_t *at, const char *fmt, ...)
+{
+	char msg[600];
+	int n = at ? snprintf(msg, sizeof msg, "config: %s: line %zu, column %zu: ", w->source, at->start_mark.line + 1,
+			      at->start_mark.column + 1)
+		   : snprintf(msg, sizeof msg, "config: %s: ", w->source);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (w->report)
+		w->report(msg);
+	w->problems++;
+}
+
+static const char *kind(const yaml_node_t *n)
+{
+	return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a value";
+}
+
+/* A scalar's text; libyaml's scalars are NUL-terminated, and may hold NULs of their own. */
+static const char *scalar(const yaml_node_t *n)
+{
+	if (n->type != YAML_SCALAR_NODE || strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+		return NULL;
+	return (const char *)n->data.scalar.value;
+}
+
+/* YAML's spellings of true and false (1.1's, which cloud-init's documents use) as the table's. */
+static const char *boolean(const char *v)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (!strcmp(v, yes[i]))
+			return "1";
+		if (!strcmp(v, no[i]))
+			return "0";
+	}
+	return v;
+}
+
+/* `dockerd.args` may be a list: its words, joined by spaces, as od.dockerd.args takes them. */
+static int join_list(struct walk *w, const yaml_node_t *list, const char *name, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = 0;
+	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
+		const yaml_node_t *item = yaml_document_get_node(w->doc, *it);
+		const char *v = item ? scalar(item) : NULL;
+		if (!v) {
+			problem(w, item ? item : list, "%s: each item must be a value, not %s; the list is ignored", name,
+				item ? kind(item) : "nothing");
+			return -EINVAL;
+		}
+		size_t n = strlen(v);
+		if (len + n + 2 > size) {
+			problem(w, item, "%s: the list is too long (at most %zu bytes joined); ignored", name, size - 1);
+			return -EINVAL;
+		}
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, v, n + 1);
+		len += n;
+	}
+	return 0;
+}
+
+/* onlydocker.NAME is od.NAME, but for ip, the kernel's own ip= (no prefix there). The position
+ * in a message: the key's for an unknown key, the value's for a bad value. */
+static void set(struct walk *w, const yaml_node_t *k, const yaml_node_t *v, const char *name, const char *value)
+{
+	char key[KEY_MAX + 4], why[400];
+	snprintf(key, sizeof key, "%s%s", strcmp(name, "ip") ? "od." : "", name);
+	int r = config_set(w->c, key, value, why, sizeof why);
+	if (r == -ENOENT)
+		problem(w, k, "unknown key 'onlydocker.%s', ignored", name);
+	else if (r < 0)
+		problem(w, v, "onlydocker.%s: %s", name, why);
+}
+
+/* One key of the onlydocker section, prefix the dotted path so far: a value sets its od. key, a
+ * mapping goes one level down. */
+static void section(struct walk *w, const yaml_node_t *map, const char *prefix)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		const yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+		const char *kn = k ? scalar(k) : NULL;
+		char name[KEY_MAX + 1];
+		if (!kn || !v) {
+			problem(w, k ? k : map, "onlydocker%s%s: a key must be a plain name, not %s; ignored", *prefix ? "." : "",
+				prefix, k ? kind(k) : "nothing");
+			continue;
+		}
+		if ((size_t)snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", kn) >= sizeof name) {
+			problem(w, k, "key 'onlydocker.%.40s...' is too long, ignored", name);
+			continue;
+		}
+		if (v->type == YAML_MAPPING_NODE) {
+			section(w, v, name);
+		} else if (v->type == YAML_SEQUENCE_NODE) {
+			char joined[VALUE_MAX];
+			if (strcmp(name, "dockerd.args"))
+				problem(w, v, "onlydocker.%s: a list is taken only by dockerd.args; ignored", name);
+			else if (join_list(w, v, name, joined, sizeof joined) == 0)
+				set(w, k, v, name, joined);
+		} else {
+			const char *s = scalar(v);
+			if (!s)
+				problem(w, v, "onlydocker.%s: the value holds a NUL byte; ignored", name);
+			else
+				set(w, k, v, name, v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? boolean(s) : s);
+		}
+	}
+}
+
+static int has_line(const char *lines, const char *v, size_t n)
+{
+	for (const char *l = lines; *l; l = strchr(l, '\n') + 1)
+		if (!strncmp(l, v, n) && l[n] == '\n')
+			return 1;
+	return 0;
+}
+
+/* ssh_authorized_keys: a list of key lines (sshd checks each; a line that is no key is only
+ * never matched), appended to what earlier sources gave, each once. */
+static void ssh_keys(struct walk *w, const yaml_node_t *list)
+{
+	char *out = w->c->ssh_keys;
+	size_t size = sizeof w->c->ssh_keys;
+	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
+		const yaml_node_t *item = yaml_document_get_node(w->doc, *it);
+		const char *v = item ? scalar(item) : NULL;
+		if (!v || !*v || strpbrk(v, "\r\n")) {
+			problem(w, item ? item : list, "ssh_authorized_keys: each item must be one key line; ignored");
+			continue;
+		}
+		size_t have = strlen(out), n = strlen(v);
+		if (has_line(out, v, n))
+			continue;       /* given already */
+		if (have + n + 2 > size) {
+			problem(w, item, "ssh_authorized_keys: more keys than fit (%zu bytes); the rest are ignored", size - 1);
+			return;
+		}
+		memcpy(out + have, v, n);
+		out[have + n] = '\n';
+		out[have + n + 1] = 0;
+	}
+}
+
+/* cloud-init keys this version knows but does not apply yet: said, never silently ignored. */
+static const char *const later[] = { "write_files", "ntp", "timezone", "runcmd", "bootcmd", "users", "packages" };
+
+static void top(struct walk *w, const yaml_node_t *root)
+{
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		const yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+		const char *kn = k ? scalar(k) : NULL;
+		if (!kn || !v) {
+			problem(w, k ? k : root, "a key must be a plain name, not %s; ignored", k ? kind(k) : "nothing");
+			continue;
+		}
+		if (!strcmp(kn, "onlydocker")) {
+			if (v->type == YAML_MAPPING_NODE)
+				section(w, v, "");
+			else if (!(v->type == YAML_SCALAR_NODE && !v->data.scalar.length))     /* `onlydocker:` empty */
+				problem(w, v, "onlydocker: must be a mapping of keys, not %s; ignored", kind(v));
+		} else if (!strcmp(kn, "hostname")) {
+			if (v->type != YAML_SCALAR_NODE || !scalar(v))
+				problem(w, v, "hostname: must be a value, not %s; ignored", kind(v));
+			else
+				set(w, k, v, "hostname", scalar(v));
+		} else if (!strcmp(kn, "ssh_authorized_keys")) {
+			if (v->type != YAML_SEQUENCE_NODE)
+				problem(w, v, "ssh_authorized_keys: must be a list of keys, not %s; ignored", kind(v));
+			else
+				ssh_keys(w, v);
+		} else {
+			size_t i;
+			for (i = 0; i < sizeof later / sizeof later[0] && strcmp(kn, later[i]); i++)
+				;
+			if (i < sizeof later / sizeof later[0])
+				problem(w, k, "key '%.64s' is not applied by this version of onlydocker, ignored", kn);
+			else
+				problem(w, k, "unknown key '%.64s', ignored", kn);
+		}
+	}
+}
+
+int cfgdoc_apply(const char *source, const char *text, size_t len, struct config *c, void (*report)(const char *))
+{
+	struct walk w = { .source = source, .c = c, .report = report };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+
+	if (len > CFGDOC_MAX) {
+		problem(&w, NULL, "longer than %d KiB, ignored whole", CFGDOC_MAX >> 10);
+		return -EINVAL;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		problem(&w, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "config: %s: line %zu, column %zu: not valid YAML: %s%s%s; ignored whole", source,
+			 parser.problem_mark.line + 1, parser.problem_mark.column + 1, parser.problem ? parser.problem : "error",
+			 parser.context ? " " : "", parser.context ? parser.context : "");
+		if (report)
+			report(msg);
+		yaml_parser_delete(&parser);
+		return -EINVAL;
+	}
+	w.doc = &doc;
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	int r = 0;
+	if (root && root->type == YAML_MAPPING_NODE) {
+		top(&w, root);
+		r = w.problems;
+	} else if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) {
+		problem(&w, root, "the document must be a mapping of keys, not %s; ignored whole", kind(root));
+		r = -EINVAL;
+	}
+	/* An empty document (or one of comments alone) sets nothing, and is no problem. */
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return r;
+}

@@ -1,0 +1,18 @@
+/* The configuration document (#cloud-config YAML, cloud-init's vocabulary where it has a word,
+ * the rest under `onlydocker:`, which mirrors the od. keys): parsed with libyaml into the same
+ * struct config the command line fills, key by key through cmdline.c's table. */
+#ifndef OD_CFGDOC_H
+#define OD_CFGDOC_H
+
+#include <stddef.h>
+#include "cmdline.h"
+
+#define CFGDOC_MAX (256 << 10)          /* a document longer than this is refused whole */
+
+/* Applies the document `text` (len bytes; need not end in NUL) from `source` (its name in
+ * messages) onto c. Never stops at a problem: each is one report() line naming the source, the
+ * line and column and the key, and everything valid still applies. Returns the number of
+ * problems, or -EINVAL when nothing could be read at all (not YAML, not a mapping, too long). */
+int cfgdoc_apply(const char *source, const char *text, size_t len, struct config *c,
+		 void (*report)(const char *msg));
+#endif
