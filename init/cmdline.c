@@ -250,6 +250,17 @@ void config_boot(const char *text, void (*report)(const char *msg))
 	config_finalise(&boot);
 }
 
+void config_replace(struct config *next, const char *const *kept, size_t nkept)
+{
+	for (size_t k = 0; k < nkept; k++)
+		for (size_t i = 0; i < NKEYS; i++)
+			if (!strcmp(keys[i].name, kept[k])) {
+				memcpy((char *)next + keys[i].off, (char *)&boot + keys[i].off, keys[i].size);
+				next->given = (next->given & ~(1ull << i)) | (boot.given & (1ull << i));
+			}
+	boot = *next;
+}
+
 int config_given(const struct config *c, const char *key)
 {
 	for (size_t i = 0; i < NKEYS; i++)

@@ -1,9 +1,11 @@
-/* The appliance's configuration: the kernel command line only, parsed and finalised once at boot,
- * then read-only. Our keys carry the prefix "od."; the bare word `console` asks for the root debug
+/* The appliance's configuration: the kernel command line, parsed and finalised at the start of the
+ * boot; once the data disk is mounted, the documents under it (cfgsrc.c), merged once; then
+ * read-only. Our keys carry the prefix "od."; the bare word `console` asks for the root debug
  * shell. */
 #ifndef OD_CMDLINE_H
 #define OD_CMDLINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CMDLINE_MAX 4096
@@ -56,6 +58,11 @@ struct config {
 /* The boot's configuration, once config_boot() made it; read-only for everyone else. */
 extern const struct config *const cfg;
 void config_boot(const char *cmdline, void (*report)(const char *msg));  /* cmdline may be NULL */
+
+/* The boot's configuration becomes next (the documents merged: cfgsrc.c), once, before the engine
+ * starts; the keys named in kept[] keep the value the boot already acted on. */
+void config_replace(struct config *next, const char *const *kept, size_t nkept);
+int config_sources(const char *cmdline);        /* cfgsrc.c: 1 if a document was applied */
 
 void config_defaults(struct config *c);
 void config_finalise(struct config *c);         /* what keys imply for others, after parsing */

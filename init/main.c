@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	rc = read_file("/proc/cmdline", cmdline, sizeof cmdline);
 	if (rc < 0)
 		warn("cmdline: cannot read /proc/cmdline: %s; using defaults", strerror(-rc));
-	config_boot(rc < 0 ? NULL : cmdline, report);   /* from here on read-only */
+	config_boot(rc < 0 ? NULL : cmdline, report);   /* read-only, but for config_sources() below */
 	log_set_debug(cfg->debug);
 	if (cfg->quiet_kernel && klogctl(8 /* CONSOLE_LEVEL */, NULL, 5) < 0)
 		warn("init: setting the console log level: %s", strerror(errno));
@@ -99,10 +99,16 @@ int main(int argc, char **argv)
 		fatal("engine image");
 	power_button_setup(0);
 	entropy_wait();
-	host_setup();
 	net_watch_start();
-	net_static_setup();
 	datadisk_setup();
+	/* The documents (the data disk's, kvm --config's) under the command line, merged once; the
+	 * steps from here on read the result. */
+	if (config_sources(rc < 0 ? NULL : cmdline) > 0) {
+		log_set_debug(cfg->debug);
+		shutdown_set_timeout(cfg->shutdown_timeout_ms);
+	}
+	host_setup();
+	net_static_setup();
 	run_setup();            /* the engine's listeners, in the order they act: --run, swarm, dhcp/dom0 */
 	swarm_setup();
 	syscont_setup();

@@ -26,6 +26,8 @@ void (*shutdown_halted)(int code);
 
 int shutdown_in_progress(void) { return requested; }
 
+void shutdown_set_timeout(int timeout) { timeout_ms = timeout; }
+
 void shutdown_setup(const struct shutdown_stage *s, int n, int timeout, void (*last_words)(void))
 {
 	stages = s;

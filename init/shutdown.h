@@ -35,6 +35,8 @@ static inline void stage_join_one(struct stage_join *j)
 /* Before anything can ask for a shutdown: the stages (kept, not copied), the overall deadline of
  * the engine phase, and the final phase's last words (kvm --run's status to the host). */
 void shutdown_setup(const struct shutdown_stage *stages, int n, int timeout_ms, void (*last_words)(void));
+/* The overall deadline again, once the configuration documents are merged (before a request). */
+void shutdown_set_timeout(int timeout_ms);
 void shutdown_request(enum power_action a, const char *why);
 int shutdown_in_progress(void);
 

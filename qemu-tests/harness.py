@@ -175,12 +175,13 @@ class Appliance(Guest):
              name), with this MAC address
     ssh_port: ./kvm --ssh-port (127.0.0.1:ssh_port to dom0's sshd);  ssh_keys: --ssh-key files
     docker_socket: ./kvm --docker-socket (then the process started is kvm, QEMU its child)
+    config:  ./kvm --config: a configuration document's text (written to the test's directory)
     qemu_args: extra arguments passed through to qemu-system-x86_64
     """
 
     def __init__(self, name=None, disk=None, append='', mem=None, smp=None, net='restricted',
                  kernel=None, initrd=None, qemu_args=(), lan=None, mac=None, engine=None, ssh_port=None,
-                 ssh_keys=(), disk_files=None, docker_socket=None):
+                 ssh_keys=(), disk_files=None, docker_socket=None, config=None):
         super().__init__(name, 'appliance')
         self.qmp_path = os.path.join(self.dir, 'qmp.sock')
         if len(self.qmp_path.encode()) > 100:   # sun_path holds 108 bytes
@@ -208,6 +209,11 @@ class Appliance(Guest):
                 cmd += [opt, str(val)]
         for f in ssh_keys:
             cmd += ['--ssh-key', f]
+        if config is not None:
+            path = os.path.join(self.dir, 'config.yaml')
+            with open(path, 'w') as f:
+                f.write(config)
+            cmd += ['--config', path]
         if qemu_args:
             cmd += ['--', *qemu_args]
         self._log = open(self.console_log, 'wb')

@@ -1,6 +1,6 @@
 #!/bin/sh
-# onlydocker dom0's remote access: merges the authorized keys (the data disk's file and kvm
-# --ssh-key's fw_cfg file: the one place that does), keeps the host keys on the data disk, prints
+# onlydocker dom0's remote access: merges the authorized keys (the data disk's file, kvm
+# --ssh-key's fw_cfg file and the configuration documents' ssh_authorized_keys: the one place that does), keeps the host keys on the data disk, prints
 # their fingerprints, and runs sshd, respawned, only when there is a key. sshd's log goes to the
 # console through a rate limit. Usage: ssh.sh start CONSOLE | ssh.sh keys (the merged keys, printed)
 
@@ -8,6 +8,7 @@
 STATE=/host/var/lib/docker/onlydocker          # the data disk (or init's tmpfs without one)
 DISK_KEYS=$STATE/authorized_keys
 FWCFG_KEYS=/sys/firmware/qemu_fw_cfg/by_name/${SSH_KEYS_FWCFG:-opt/org.onlydocker/ssh_keys}/raw
+CONFIG_KEYS=/host/run/onlydocker/config_authorized_keys   # the documents' ssh_authorized_keys (init's cfgsrc.c)
 HOST_KEYS=$STATE/ssh
 MERGED=/run/onlydocker/authorized_keys         # sshd_config's AuthorizedKeysFile
 KEY_TYPES="ed25519 ecdsa rsa"                  # Debian's three, as sshd_config's HostKey lines
@@ -18,7 +19,7 @@ LOG_WINDOW=60
 # (root's alone, as sshd's StrictModes wants); prints how many keys it holds.
 merge_keys() {
 	mkdir -p "${MERGED%/*}" && chmod 755 "${MERGED%/*}" || return 1
-	(umask 077; cat "$DISK_KEYS" "$FWCFG_KEYS" 2>/dev/null |
+	(umask 077; cat "$DISK_KEYS" "$FWCFG_KEYS" "$CONFIG_KEYS" 2>/dev/null |
 		awk '{ sub(/\r$/, "") } /^[ \t]*(#|$)/ { next } !seen[$0]++' >"$MERGED.tmp") &&
 		mv "$MERGED.tmp" "$MERGED" && grep -c . "$MERGED"
 }
@@ -89,7 +90,7 @@ start() {
 	console=$1
 	n=$(merge_keys) || n=0
 	if [ "${n:-0}" -eq 0 ]; then
-		echo "dom0: ssh: no authorized key (none in /var/lib/docker/onlydocker/authorized_keys, none from kvm --ssh-key): sshd not started, nothing listens on port 22" >"$console"
+		echo "dom0: ssh: no authorized key (none in /var/lib/docker/onlydocker/authorized_keys, none from kvm --ssh-key, none in the configuration's ssh_authorized_keys): sshd not started, nothing listens on port 22" >"$console"
 		return 0
 	fi
 	echo "dom0: ssh: $n authorized key(s); starting sshd" >"$console"

@@ -93,6 +93,10 @@ OPTIONS = [
      "(DOCKER_HOST=unix://PATH docker ps), forwarded over ssh with this machine's\n"
      'OpenSSH client (the keys of --ssh-key, your agent, ~/.ssh): from when dom0\'s\n'
      'sshd answers until the appliance stops, when PATH goes. Implies --ssh'),
+    ('--config', 'FILE', "a configuration document (#cloud-config YAML: hostname,\n"
+     'ssh_authorized_keys, onlydocker: with the od. keys) for this boot, through\n'
+     "QEMU's fw_cfg; it wins over the data disk's config.yaml, and the kernel\n"
+     'command line (--append) over it'),
     ('--log', 'FILE', 'where the console goes with --run (default: disk/NAME.log)'),
     ('--verbose', None, 'with --run, the console on stderr instead of the log file'),
     ('--dry-run', None, 'print the qemu command instead of running it; creates nothing'),
@@ -173,6 +177,7 @@ def check(o):
         if value and os.path.isdir(value):
             die("--%s '%s' is a directory: give a socket path" % (key, value))
     check_ssh(o)
+    check_config(o)
 
 
 def check_ssh(o):
@@ -194,6 +199,28 @@ def check_ssh(o):
     if o.run is not None and (o.ssh_port is not None or o.ssh_key):
         die('--ssh and --ssh-key are for dom0, which --run does not have')
     o.ssh_keys = sshkeys.read_all(o.ssh_key)
+
+
+CONFIG_MAX = 256 << 10     # init's CFGDOC_MAX: a longer document is refused whole
+
+
+def check_config(o):
+    """--config FILE: a readable text file of at most CONFIG_MAX bytes; init checks what it says."""
+    if o.config is None:
+        return
+    try:
+        size = os.path.getsize(o.config)
+        with open(o.config, 'rb') as f:
+            f.read(CONFIG_MAX + 1).decode('utf-8')
+    except UnicodeDecodeError:
+        die("--config '%s' is not a text file (not UTF-8)" % o.config)
+    except OSError as e:
+        die("--config '%s': %s" % (o.config, e.strerror or e))
+    if os.path.isdir(o.config):
+        die("--config '%s' is a directory" % o.config)
+    if size > CONFIG_MAX:
+        die("--config '%s' is larger than %d KiB" % (o.config, CONFIG_MAX >> 10))
+    o.config = os.path.abspath(o.config)
 
 
 def parse(argv):

@@ -15,7 +15,7 @@ from . import disk, lan, sockfwd
 from .base import ROOT, die, qesc, warn
 from .runport import pdeathsig
 from .runspec import RunSpec
-from .shared import EXIT_OWN, RUN_FWCFG, RUN_PORT, SSH_KEYS_FWCFG
+from .shared import CONFIG_FWCFG, EXIT_OWN, RUN_FWCFG, RUN_PORT, SSH_KEYS_FWCFG
 
 BASE_APPEND = 'console=ttyS0 random.trust_cpu=on panic=-1 rootfstype=ramfs'
 # QEMU's user network, always the same: the guest is 10.0.2.15, the gateway and DNS forwarder QEMU.
@@ -163,6 +163,8 @@ class Machine:
         if o.ssh_keys:
             # The keys as the fw_cfg file's contents (string=: no file to make); dom0's ssh.sh reads them.
             cmd += ['-fw_cfg', 'name=%s,string=%s' % (SSH_KEYS_FWCFG, qesc(o.ssh_keys))]
+        if o.config:
+            cmd += ['-fw_cfg', 'name=%s,file=%s' % (CONFIG_FWCFG, qesc(o.config))]
         cmd += disk.args(self.disk)
         if self.run is None:
             cmd += ['-device', 'virtio-rng-pci']

@@ -37,7 +37,7 @@ class Frames(unittest.TestCase):
 class Shared(unittest.TestCase):
     def test_values_are_todays(self):
         self.assertEqual(shared.VALUES, {
-            'RUN_PORT': 'org.onlydocker.run', 'RUN_FWCFG': 'opt/org.onlydocker/run',
+            'RUN_PORT': 'org.onlydocker.run', 'RUN_FWCFG': 'opt/org.onlydocker/run', 'CONFIG_FWCFG': 'opt/org.onlydocker/config',
             'F_STDIN': 0, 'F_STDOUT': 1, 'F_STDERR': 2, 'F_EXIT': 16, 'F_ERROR': 17, 'F_TAKEN': 18,
             'F_STOP': 16, 'F_KILL': 17, 'EXIT_OWN': 125, 'FRAME_MAX': 64 << 10, 'STDIN_WINDOW': 256 << 10})
 

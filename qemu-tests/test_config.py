@@ -1,0 +1,76 @@
+"""The configuration documents (#18): the data disk's config.yaml and kvm --config's fw_cfg file,
+under the kernel command line, each later source winning key by key; the console says which were
+used; a bad key or value is one line with its line and column and the rest applies; a document
+that is not YAML changes nothing and the boot goes on; ssh_authorized_keys reach dom0's sshd."""
+import re
+
+from harness import DOM0_BANNER, Appliance
+
+DISK_DOC = """#cloud-config
+hostname: fromdisk
+onlydocker:
+  dockerd:
+    args: [--log-level=warn]
+  iptables: true
+  cgroup: v1
+"""
+FW_DOC = """#cloud-config
+hostname: fromfwcfg
+ssh_authorized_keys:
+  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOnlydockerConfigTestKeyOnlydockerConfigTest config-test
+onlydocker:
+  iptables: false
+  colour: blue
+  disk:
+    wait: soon
+"""
+BOOT = {'disk_files': {'onlydocker/config.yaml': DISK_DOC}, 'config': FW_DOC, 'append': 'od.hostname=fromcmdline'}
+USED = ('config: documents applied: data disk /var/lib/docker/onlydocker/config.yaml, '
+        'fw_cfg opt/org.onlydocker/config; then the kernel command line')
+
+
+def dockerd_args(vm):
+    out, _ = vm.run("tr '\\0' ' ' < /proc/$(pidof dockerd)/cmdline; echo", check=True)
+    return out.split()
+
+
+def test_the_console_says_which_sources_were_used(vm):
+    vm.wait_for(DOM0_BANNER, timeout=300, since=0)
+    assert USED in vm.text, vm.init_lines()
+
+
+def test_each_later_source_wins_key_by_key(vm):
+    vm.wait_for(DOM0_BANNER, timeout=300, since=0)
+    args = dockerd_args(vm)
+    assert '--log-level=warn' in args, args        # the disk's alone
+    assert '--iptables=false' in args, args        # fw_cfg's over the disk's
+    out, _ = vm.run('cat /host/etc/hostname; hostname', check=True)
+    assert out.split() == ['fromcmdline', 'fromcmdline'], out     # the command line's over both
+
+
+def test_a_bad_key_and_a_bad_value_are_one_line_each_and_the_rest_applies(vm):
+    vm.wait_for(DOM0_BANNER, timeout=300, since=0)
+    src = 'config: fw_cfg opt/org.onlydocker/config: '
+    assert src + "line 7, column 3: unknown key 'onlydocker.colour', ignored" in vm.text, vm.init_lines()
+    assert re.search(re.escape(src) + r'line 9, column 11: onlydocker\.disk\.wait: .*not a number', vm.text), vm.init_lines()
+    assert len(re.findall(r'config: fw_cfg', vm.text)) == 2, vm.init_lines()
+    # A key the boot acted on before the documents are read: said, and the boot's value kept.
+    assert 'config: od.cgroup from a document comes too late for this boot' in vm.text, vm.init_lines()
+    out, _ = vm.run("awk '$2 == \"/sys/fs/cgroup\" { print $3 }' /proc/1/mounts", check=True)
+    assert out.split() == ['cgroup2'], out
+
+
+def test_ssh_authorized_keys_reach_dom0(vm):
+    vm.wait_for(DOM0_BANNER, timeout=300, since=0)
+    out, _ = vm.run('/usr/lib/onlydocker/ssh.sh keys', check=True)
+    assert 'config-test' in out, out
+    vm.wait_for(r'dom0: ssh: 1 authorized key\(s\); starting sshd', timeout=60, since=0)
+
+
+def test_a_document_that_is_not_yaml_changes_nothing_and_the_boot_goes_on():
+    with Appliance(disk=False, config='hostname: broken\nonlydocker:\n  disk: [unclosed\n') as vm:
+        vm.wait_for(DOM0_BANNER, timeout=300)
+        assert re.search(r'config: fw_cfg opt/org\.onlydocker/config: line \d+, column \d+: not valid YAML: .*; ignored whole',
+                         vm.text), vm.init_lines()
+        out, _ = vm.run('hostname', check=True)
+        assert out.strip() == 'onlydocker', out
