@@ -194,10 +194,13 @@ def main():
                 check(f"dom0: /{path} links into the engine image", ti is not None and ti.issym()
                       and ti.linkname == f"{conf['ENGINE_DIR']}/{path}", ti and ti.linkname)
             sshd = ents["etc/ssh/sshd_config"][1].decode().split("\n")
-            check("dom0: sshd_config takes keys only, root by key alone, no forwarding", all(w in sshd for w in [
+            # Local forwards only (kvm --docker-socket's ssh -L): nothing may listen in dom0 for a client.
+            check("dom0: sshd_config takes keys only, root by key alone, local forwards only", all(w in sshd for w in [
                 "PasswordAuthentication no", "KbdInteractiveAuthentication no", "AuthenticationMethods publickey",
-                "PermitRootLogin prohibit-password", "AllowTcpForwarding no", "AllowStreamLocalForwarding no",
-                "AuthorizedKeysFile /run/onlydocker/authorized_keys"]), sshd)
+                "PermitRootLogin prohibit-password", "AllowTcpForwarding local", "AllowStreamLocalForwarding local",
+                "GatewayPorts no", "PermitTunnel no", "AllowAgentForwarding no",
+                "AuthorizedKeysFile /run/onlydocker/authorized_keys"]) and not any(
+                    w.split()[:1] == ["AllowTcpForwarding"] and w != "AllowTcpForwarding local" for w in sshd), sshd)
             check("dom0: /etc/passwd has sshd's privilege separation user",
                   "\nsshd:x:" in "\n" + ents["etc/passwd"][1].decode(), ents["etc/passwd"][1])
             size = os.path.getsize(os.path.join(dirs[0], "dom0.tar"))
