@@ -1,14 +1,16 @@
 /* The configuration's sources, read once the data disk is mounted: the documents (the data
- * disk's config.yaml, then kvm --config's fw_cfg file) over the defaults, then the kernel command
- * line again, last; merged into a new configuration that replaces the boot's in one step. Keys
+ * disk's config.yaml, a NoCloud seed's user-data, then kvm --config's fw_cfg file) over the
+ * defaults, then the kernel command line again, last; merged into a new configuration that replaces the boot's in one step. Keys
  * the boot used before (the disk, cgroups, the console) keep the command line's value. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 #include "cfgdoc.h"
 #include "cmdline.h"
+#include "disklabel.h"
 #include "fileio.h"
 #include "init.h"
 #include "log.h"
@@ -17,16 +19,59 @@
 
 #define DISK_DOC "/var/lib/docker/onlydocker/config.yaml"
 #define FWCFG_DOC "/sys/firmware/qemu_fw_cfg/by_name/" CONFIG_FWCFG "/raw"
+#define SEED_DIR "/run/onlydocker/seed"
+#define SEED_DOC SEED_DIR "/user-data"
 #define SSH_KEYS_OUT "/run/onlydocker/config_authorized_keys"   /* dom0: /host/run/... (ssh.sh) */
+
+/* A NoCloud seed (cloud-init's format: a filesystem labelled cidata or CIDATA holding user-data
+ * and meta-data), mounted read-only for the time it is read. The block devices were probed while
+ * the data disk was looked for. */
+static int seed_mount(void);
+static void seed_umount(void);
 
 /* The sources, in the order they apply: each later one wins key by key. */
 static const struct source {
 	const char *name;       /* in messages */
 	const char *path;
+	int (*open)(void);      /* makes path readable: 1, 0 when the source is absent, or -errno */
+	void (*close)(void);
+	int cloud_config;       /* cloud-init's rule: the document must start with #cloud-config */
 } sources[] = {
-	{ "data disk " DISK_DOC, DISK_DOC },
-	{ "fw_cfg " CONFIG_FWCFG, FWCFG_DOC },
+	{ "data disk " DISK_DOC, DISK_DOC, NULL, NULL, 0 },
+	{ "NoCloud seed user-data", SEED_DOC, seed_mount, seed_umount, 1 },
+	{ "fw_cfg " CONFIG_FWCFG, FWCFG_DOC, NULL, NULL, 0 },
 };
+
+static char *seed_dev;
+
+static int seed_mount(void)
+{
+	static const char *const labels[] = { "cidata", "CIDATA" };
+	static const char *const types[] = { "iso9660", "vfat" };
+	for (size_t i = 0; i < 2 && !seed_dev; i++)
+		seed_dev = disk_find_label("/sys/class/block", "/dev", labels[i]);
+	if (!seed_dev)
+		return 0;
+	/* vfat is not among the appliance's modules yet (a DOCKER disk of vfat must stay unmounted:
+	 * see datadisk.c); an iso9660 seed is what QEMU, libvirt and Proxmox make. */
+	modules_load_quietly("isofs");
+	mkdirs(SEED_DIR, 0700);
+	int err = 0;
+	for (size_t i = 0; i < 2; i++) {
+		if (mount(seed_dev, SEED_DIR, types[i], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+			return 1;
+		if (!err || errno != EINVAL)
+			err = errno;
+	}
+	warn("config: NoCloud seed %s: cannot mount it (iso9660 or vfat): %s; ignored", seed_dev, strerror(err));
+	return -err;
+}
+
+static void seed_umount(void)
+{
+	if (umount2(SEED_DIR, MNT_DETACH) < 0)
+		warn("config: unmounting the NoCloud seed %s: %s", seed_dev, strerror(errno));
+}
 
 static void report(const char *msg) { warn("%s", msg); }
 
@@ -63,21 +108,37 @@ int config_sources(const char *cmdline)
 	 * load later; it is small. */
 	modules_load_quietly("qemu_fw_cfg");
 	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+		const struct source *s = &sources[i];
 		char *text = NULL;
 		size_t len = 0;
-		int r = load(&sources[i], &text, &len);
+		int r = s->open ? s->open() : 1;
+		if (r <= 0)
+			continue;       /* absent, or said why */
+		r = load(s, &text, &len);
+		if (s->close)
+			s->close();
 		if (r < 0) {
-			warn("config: %s: cannot read: %s; ignored", sources[i].name, strerror(-r));
+			warn("config: %s: cannot read: %s; ignored", s->name, strerror(-r));
 			continue;
 		}
-		if (r == 0)
+		if (r == 0) {
+			if (s->open)    /* a seed without user-data: cloud-init's is optional too */
+				info("config: %s: none on the seed %s", s->name, seed_dev);
 			continue;
-		cfgdoc_apply(sources[i].name, text, len, &next, report);
+		}
+		if (s->cloud_config && (len < 13 || memcmp(text, "#cloud-config", 13))) {
+			warn("config: %s: does not start with #cloud-config (a script or another format, which "
+			     "onlydocker does not run); ignored", s->name);
+			free(text);
+			continue;
+		}
+		r = cfgdoc_apply(s->name, text, len, &next, report);
 		free(text);
-		snprintf(used + strlen(used), sizeof used - strlen(used), "%s%s", *used ? ", " : "", sources[i].name);
+		if (r >= 0)     /* a document read but ignored whole is not a source used */
+			snprintf(used + strlen(used), sizeof used - strlen(used), "%s%s", *used ? ", " : "", s->name);
 	}
 	if (!*used) {
-		info("config: no document (none at %s, none from fw_cfg); the kernel command line alone", DISK_DOC);
+		info("config: no document applied (looked at %s, a NoCloud seed, fw_cfg); the kernel command line alone", DISK_DOC);
 		return 0;
 	}
 	struct config early_from_doc = next;

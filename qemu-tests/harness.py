@@ -99,6 +99,22 @@ class ApplianceError(AssertionError):
     """A wait that timed out or a VM that died; the message carries the expectation and the console tail."""
 
 
+def make_seed(path, user_data, meta_data='instance-id: onlydocker-test\n', label='cidata'):
+    """A NoCloud seed as cloud-init's tools make it: an iso9660 filesystem labelled cidata holding
+    user-data and meta-data (xorriso, a host package). Returns the QEMU arguments that attach it
+    read-only on virtio-blk."""
+    d = path + '.d'
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for name, text in (('user-data', user_data), ('meta-data', meta_data)):
+        with open(os.path.join(d, name), 'w') as f:
+            f.write(text)
+    subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-V', label, '-J', '-r', '-o', path, d], check=True,
+                   stdin=subprocess.DEVNULL, capture_output=True)
+    shutil.rmtree(d)
+    return ['-drive', 'file=%s,format=raw,if=virtio,readonly=on' % path]
+
+
 def make_disk(path, size=1 << 30, files=None):
     """A sparse ext4 image labelled DOCKER, like ./kvm's data disk but smaller; replaces `path`.
     files: {relative path: text} to put on it (mkfs.ext4 -d), e.g. {'onlydocker/daemon.json': ...}."""
@@ -292,6 +308,17 @@ class Appliance(Guest):
         with self._cond:
             i = bisect.bisect_right(self._arrived[0], pos)
             return self._arrived[1][min(i, len(self._arrived[1]) - 1)]
+
+    def upgrade_dom0(self, version):
+        """The dom0 upgrade as a user makes it: a new image built in dom0 from the bundled one with
+        DOM0_VERSION=version, tagged with dom0's reference, then `exit` in its shell. Returns the
+        console position before the exit, for the caller's waits (the new banner names version)."""
+        self.run("mkdir -p /tmp/up && printf 'FROM onlydocker/dom0:bundled\\nRUN sed -i "
+                 "s/^DOM0_VERSION=.*/DOM0_VERSION=%s/ /etc/dom0-release\\n' > /tmp/up/Dockerfile && "
+                 "DOCKER_BUILDKIT=0 docker build -q -t onlydocker/dom0:latest /tmp/up" % version, check=True, timeout=180)
+        mark = len(self.text)
+        self.send('exit\n')
+        return mark
 
     def send(self, data):
         """Type raw text (or bytes) on the console."""

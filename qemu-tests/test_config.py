@@ -1,10 +1,14 @@
-"""The configuration documents (#18): the data disk's config.yaml and kvm --config's fw_cfg file,
-under the kernel command line, each later source winning key by key; the console says which were
+"""The configuration documents (#18): the data disk's config.yaml, a NoCloud seed's user-data and
+kvm --config's fw_cfg file, under the kernel command line, each later source winning key by key; the console says which were
 used; a bad key or value is one line with its line and column and the rest applies; a document
 that is not YAML changes nothing and the boot goes on; ssh_authorized_keys reach dom0's sshd."""
+import atexit
+import os
 import re
+import shutil
+import tempfile
 
-from harness import DOM0_BANNER, Appliance
+from harness import DOM0_BANNER, OUT, Appliance, make_seed
 
 DISK_DOC = """#cloud-config
 hostname: fromdisk
@@ -13,6 +17,11 @@ onlydocker:
     args: [--log-level=warn]
   iptables: true
   cgroup: v1
+  shutdown: {timeout: 11}
+"""
+SEED_DOC = """#cloud-config
+onlydocker:
+  dockerd.args: --log-level=error
 """
 FW_DOC = """#cloud-config
 hostname: fromfwcfg
@@ -24,8 +33,12 @@ onlydocker:
   disk:
     wait: soon
 """
-BOOT = {'disk_files': {'onlydocker/config.yaml': DISK_DOC}, 'config': FW_DOC, 'append': 'od.hostname=fromcmdline'}
-USED = ('config: documents applied: data disk /var/lib/docker/onlydocker/config.yaml, '
+os.makedirs(OUT, exist_ok=True)
+SEEDS = tempfile.mkdtemp(prefix='test_config-', dir=OUT)
+atexit.register(shutil.rmtree, SEEDS, True)
+BOOT = {'disk_files': {'onlydocker/config.yaml': DISK_DOC}, 'config': FW_DOC, 'append': 'od.hostname=fromcmdline',
+        'qemu_args': make_seed(os.path.join(SEEDS, 'seed.iso'), SEED_DOC)}
+USED = ('config: documents applied: data disk /var/lib/docker/onlydocker/config.yaml, NoCloud seed user-data, '
         'fw_cfg opt/org.onlydocker/config; then the kernel command line')
 
 
@@ -42,7 +55,7 @@ def test_the_console_says_which_sources_were_used(vm):
 def test_each_later_source_wins_key_by_key(vm):
     vm.wait_for(DOM0_BANNER, timeout=300, since=0)
     args = dockerd_args(vm)
-    assert '--log-level=warn' in args, args        # the disk's alone
+    assert '--log-level=error' in args and '--log-level=warn' not in args, args   # the seed's over the disk's
     assert '--iptables=false' in args, args        # fw_cfg's over the disk's
     out, _ = vm.run('cat /host/etc/hostname; hostname', check=True)
     assert out.split() == ['fromcmdline', 'fromcmdline'], out     # the command line's over both
@@ -67,10 +80,23 @@ def test_ssh_authorized_keys_reach_dom0(vm):
     vm.wait_for(r'dom0: ssh: 1 authorized key\(s\); starting sshd', timeout=60, since=0)
 
 
+def test_a_key_of_the_disk_alone_applies(vm):
+    # The last on the shared boot, which it ends: od.shutdown.timeout shows at a shutdown.
+    vm.wait_for(DOM0_BANNER, timeout=300, since=0)
+    mark = len(vm.text)
+    vm.send('poweroff\n')
+    assert vm.wait_exit(120) == 0
+    assert re.search(r'shutdown: poweroff requested by .*; deadline 11 s', vm.text[mark:]), vm.init_lines()
+
+
 def test_a_document_that_is_not_yaml_changes_nothing_and_the_boot_goes_on():
-    with Appliance(disk=False, config='hostname: broken\nonlydocker:\n  disk: [unclosed\n') as vm:
+    # No data disk; a seed alone applies (a cloud-config header, as cloud-init wants), the broken
+    # fw_cfg document nothing.
+    seed = make_seed(os.path.join(SEEDS, 'alone.iso'), '#cloud-config\nhostname: fromseed\n')
+    with Appliance(disk=False, config='hostname: broken\nonlydocker:\n  disk: [unclosed\n', qemu_args=seed) as vm:
         vm.wait_for(DOM0_BANNER, timeout=300)
         assert re.search(r'config: fw_cfg opt/org\.onlydocker/config: line \d+, column \d+: not valid YAML: .*; ignored whole',
                          vm.text), vm.init_lines()
+        assert 'config: documents applied: NoCloud seed user-data; then the kernel command line' in vm.text, vm.init_lines()
         out, _ = vm.run('hostname', check=True)
-        assert out.strip() == 'onlydocker', out
+        assert out.strip() == 'fromseed', out

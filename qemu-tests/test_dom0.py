@@ -174,11 +174,7 @@ def test_dom0_upgrade_without_reboot(vm):
     ready(vm)
     before, _ = vm.run(STARTS, check=True)
     # The upgrade as a user makes it: build a new image in dom0, tag it with dom0's reference, exit.
-    vm.run("mkdir -p /tmp/up && printf 'FROM onlydocker/dom0:bundled\\nRUN sed -i "
-           "s/^DOM0_VERSION=.*/DOM0_VERSION=upgraded-1/ /etc/dom0-release\\n' > /tmp/up/Dockerfile && "
-           "DOCKER_BUILDKIT=0 docker build -q -t onlydocker/dom0:latest /tmp/up", check=True, timeout=180)
-    mark = len(vm.text)
-    vm.send('exit\n')
+    mark = vm.upgrade_dom0('upgraded-1')
     vm.wait_for(r'dom0: exited .* recreating it from onlydocker/dom0:latest', timeout=60, since=mark)
     vm.wait_for(r'onlydocker dom0 upgraded-1 ready', timeout=120, since=mark)
     out, _ = vm.run('grep DOM0_VERSION /etc/dom0-release', check=True)

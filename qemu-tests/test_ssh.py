@@ -216,11 +216,7 @@ def test_a_password_is_refused_unasked(vm):
 def test_host_keys_outlive_a_dom0_upgrade_and_the_socket_comes_back(vm):
     ready(vm)
     before = fingerprints(vm.text)
-    vm.run("mkdir -p /tmp/up && printf 'FROM onlydocker/dom0:bundled\\nRUN sed -i "
-           "s/^DOM0_VERSION=.*/DOM0_VERSION=ssh-up/ /etc/dom0-release\\n' > /tmp/up/Dockerfile && "
-           "DOCKER_BUILDKIT=0 docker build -q -t onlydocker/dom0:latest /tmp/up", check=True, timeout=180)
-    mark = len(vm.text)
-    vm.send('exit\n')
+    mark = vm.upgrade_dom0('ssh-up')
     vm.wait_for(r'onlydocker dom0 ssh-up ready', timeout=180, since=mark)
     vm.wait_for(SSHD_UP, timeout=120, since=mark)
     after = fingerprints(vm.text[mark:])
