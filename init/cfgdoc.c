@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <cJSON.h>
 #include <yaml.h>
 #include "cfgdoc.h"
 
@@ -101,6 +103,88 @@ static void set(struct walk *w, const yaml_node_t *k, const yaml_node_t *v, cons
 		problem(w, v, "onlydocker.%s: %s", name, why);
 }
 
+/* A plain scalar as YAML 1.2's core schema reads it (null, booleans, numbers), else a string. */
+static cJSON *json_scalar(const yaml_node_t *n, const char *v)
+{
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return cJSON_CreateString(v);
+	if (!*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL"))
+		return cJSON_CreateNull();
+	const char *b = boolean(v);
+	if (b != v)
+		return cJSON_CreateBool(*b == '1');
+	char *end;
+	double d = strtod(v, &end);
+	if (end != v && !*end && strpbrk(v, "0123456789") && !strpbrk(v, "xXnN"))  /* no hex, inf, nan */
+		return cJSON_CreateNumber(d);
+	return cJSON_CreateString(v);
+}
+
+/* onlydocker.daemon: daemon.json's content written as YAML, node by node into JSON. */
+static cJSON *to_json(struct walk *w, const yaml_node_t *n, int depth)
+{
+	if (depth > 32) {
+		problem(w, n, "onlydocker.daemon: nested deeper than 32 levels; ignored");
+		return NULL;
+	}
+	if (n->type == YAML_SCALAR_NODE) {
+		const char *v = scalar(n);
+		if (!v)
+			problem(w, n, "onlydocker.daemon: a value holds a NUL byte; ignored");
+		return v ? json_scalar(n, v) : NULL;
+	}
+	cJSON *out = n->type == YAML_MAPPING_NODE ? cJSON_CreateObject() : cJSON_CreateArray();
+	if (!out)
+		return NULL;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+			const yaml_node_t *item = yaml_document_get_node(w->doc, *it);
+			cJSON *j = item ? to_json(w, item, depth + 1) : NULL;
+			if (!j || !cJSON_AddItemToArray(out, j)) {
+				cJSON_Delete(j);
+				cJSON_Delete(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		const yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+		const char *kn = k ? scalar(k) : NULL;
+		if (!kn || !v) {
+			problem(w, k ? k : n, "onlydocker.daemon: a key must be a plain name, not %s; ignored", k ? kind(k) : "nothing");
+			cJSON_Delete(out);
+			return NULL;
+		}
+		cJSON *j = to_json(w, v, depth + 1);
+		if (!j || !cJSON_AddItemToObject(out, kn, j)) {
+			cJSON_Delete(j);
+			cJSON_Delete(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static void daemon_json(struct walk *w, const yaml_node_t *v)
+{
+	if (v->type != YAML_MAPPING_NODE) {
+		problem(w, v, "onlydocker.daemon: must be a mapping (daemon.json's keys), not %s; ignored", kind(v));
+		return;
+	}
+	cJSON *j = to_json(w, v, 0);
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+	if (!text)
+		return;         /* said where it went wrong */
+	if (strlen(text) >= sizeof w->c->daemon_json)
+		problem(w, v, "onlydocker.daemon: longer than %zu bytes as JSON; ignored", sizeof w->c->daemon_json - 1);
+	else
+		strcpy(w->c->daemon_json, text);
+	cJSON_free(text);
+}
+
 /* One key of the onlydocker section, prefix the dotted path so far: a value sets its od. key, a
  * mapping goes one level down. */
 static void section(struct walk *w, const yaml_node_t *map, const char *prefix)
@@ -119,7 +203,9 @@ static void section(struct walk *w, const yaml_node_t *map, const char *prefix)
 			problem(w, k, "key 'onlydocker.%.40s...' is too long, ignored", name);
 			continue;
 		}
-		if (v->type == YAML_MAPPING_NODE) {
+		if (!strcmp(name, "daemon")) {
+			daemon_json(w, v);      /* a later document's replaces an earlier one's, whole */
+		} else if (v->type == YAML_MAPPING_NODE) {
 			section(w, v, name);
 		} else if (v->type == YAML_SEQUENCE_NODE) {
 			char joined[VALUE_MAX];

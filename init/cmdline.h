@@ -52,6 +52,7 @@ struct config {
 	int loglevel_given;             /* the kernel's loglevel= was on the command line */
 	int quiet_kernel;               /* finalised: the kernel's chatter kept off the console */
 	char ssh_keys[8192];            /* ssh_authorized_keys of the documents: one a line */
+	char daemon_json[8192];         /* onlydocker.daemon of the documents, as JSON ("": none) */
 	uint64_t given;                 /* a bit per key (the table's order) that a source set */
 };
 

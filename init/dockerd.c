@@ -248,7 +248,8 @@ static void on_exit_dockerd(struct child *c, int status)
 		plain = 1;
 		unlink("/etc/docker/daemon.json");
 		err("dockerd: never came up in %d tries; starting it without %s%s%s. Fix them from dom0 and reboot",
-		    never_up, json ? KEEP : "", json && args ? " and " : "", args ? "od.dockerd.args" : "");
+		    never_up, !json ? "" : cfg->daemon_json[0] ? "onlydocker.daemon" : KEEP, json && args ? " and " : "",
+		    args ? "od.dockerd.args" : "");
 	}
 	timer_arm(&restart_timer, delay, start, NULL);
 }
@@ -340,9 +341,19 @@ static void warm_up(void)
 void dockerd_start(void)
 {
 	mkdirs("/etc/docker", 0755);
-	/* A daemon.json kept on the data disk survives reboots; /etc is a tmpfs. */
-	if (access(KEEP, R_OK) == 0 && symlink(KEEP, "/etc/docker/daemon.json") == 0)
+	/* The configuration document's onlydocker.daemon, else a daemon.json kept on the data disk
+	 * (it survives reboots; /etc is a tmpfs). The document is the later source: it wins whole. */
+	if (cfg->daemon_json[0]) {
+		int r = write_file("/etc/docker/daemon.json", cfg->daemon_json);
+		if (r < 0)
+			warn("dockerd: /etc/docker/daemon.json: %s; the configuration's onlydocker.daemon is not used",
+			     strerror(-r));
+		else
+			info("dockerd: /etc/docker/daemon.json from the configuration's onlydocker.daemon%s",
+			     access(KEEP, F_OK) == 0 ? " (not " KEEP ")" : "");
+	} else if (access(KEEP, R_OK) == 0 && symlink(KEEP, "/etc/docker/daemon.json") == 0) {
 		info("dockerd: using " KEEP " as /etc/docker/daemon.json");
+	}
 	int e = logfile_open(&dlog, LOG_PATH, LOG_MAX);
 	if (e < 0)
 		warn("dockerd: " LOG_PATH ": %s; its output is not kept", strerror(-e));

@@ -29,6 +29,7 @@ ssh_authorized_keys:
   - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOnlydockerConfigTestKeyOnlydockerConfigTest config-test
 onlydocker:
   iptables: false
+  daemon: {labels: [from=fwcfg]}
   colour: blue
   disk:
     wait: soon
@@ -59,13 +60,16 @@ def test_each_later_source_wins_key_by_key(vm):
     assert '--iptables=false' in args, args        # fw_cfg's over the disk's
     out, _ = vm.run('cat /host/etc/hostname; hostname', check=True)
     assert out.split() == ['fromcmdline', 'fromcmdline'], out     # the command line's over both
+    # onlydocker.daemon: daemon.json's content, as JSON in /etc/docker/daemon.json.
+    out, _ = vm.run("docker info -f '{{json .Labels}}'", check=True, timeout=60)
+    assert out.strip() == '["from=fwcfg"]', out
 
 
 def test_a_bad_key_and_a_bad_value_are_one_line_each_and_the_rest_applies(vm):
     vm.wait_for(DOM0_BANNER, timeout=300, since=0)
     src = 'config: fw_cfg opt/org.onlydocker/config: '
-    assert src + "line 7, column 3: unknown key 'onlydocker.colour', ignored" in vm.text, vm.init_lines()
-    assert re.search(re.escape(src) + r'line 9, column 11: onlydocker\.disk\.wait: .*not a number', vm.text), vm.init_lines()
+    assert src + "line 8, column 3: unknown key 'onlydocker.colour', ignored" in vm.text, vm.init_lines()
+    assert re.search(re.escape(src) + r'line 10, column 11: onlydocker\.disk\.wait: .*not a number', vm.text), vm.init_lines()
     assert len(re.findall(r'config: fw_cfg', vm.text)) == 2, vm.init_lines()
     # A key the boot acted on before the documents are read: said, and the boot's value kept.
     assert 'config: od.cgroup from a document comes too late for this boot' in vm.text, vm.init_lines()

@@ -157,6 +157,25 @@ static void ssh_keys_collected_once_across_documents(void **st)
 	assert_int_equal(reports, 1);                   /* the key with a newline in it */
 }
 
+static void daemon_is_daemon_json_as_json(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(apply("onlydocker:\n  daemon:\n    log-driver: local\n    debug: false\n"
+			       "    max-concurrent-downloads: 2\n    labels: [a=b, 'c=true']\n    dns: ~\n"
+			       "    log-opts: {max-size: '10m', max-file: \"3\"}\n    version: '1.0'\n", &c), 0);
+	assert_string_equal(c.daemon_json, "{\"log-driver\":\"local\",\"debug\":false,\"max-concurrent-downloads\":2,"
+			    "\"labels\":[\"a=b\",\"c=true\"],\"dns\":null,\"log-opts\":{\"max-size\":\"10m\",\"max-file\":\"3\"},"
+			    "\"version\":\"1.0\"}");
+	/* A later document's replaces it whole; a non-mapping is refused and keeps what was there. */
+	apply("onlydocker: {daemon: {iptables: true}}\n", &c);
+	assert_string_equal(c.daemon_json, "{\"iptables\":true}");
+	assert_int_equal(apply("onlydocker:\n  daemon: [x]\n", &c), 1);
+	assert_non_null(strstr(lines[0], "line 2, column 11: onlydocker.daemon: must be a mapping"));
+	assert_string_equal(c.daemon_json, "{\"iptables\":true}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +186,7 @@ int main(void)
 		cmocka_unit_test(kernel_words_are_not_the_documents),
 		cmocka_unit_test(syntax_errors_and_other_shapes_are_ignored_whole),
 		cmocka_unit_test(ssh_keys_collected_once_across_documents),
+		cmocka_unit_test(daemon_is_daemon_json_as_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
