@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 #include "cfgdoc.h"
+#include "cfgsrc.h"
 #include "cmdline.h"
 #include "disklabel.h"
 #include "fileio.h"

@@ -63,7 +63,6 @@ void config_boot(const char *cmdline, void (*report)(const char *msg));  /* cmdl
 /* The boot's configuration becomes next (the documents merged: cfgsrc.c), once, before the engine
  * starts; the keys named in kept[] keep the value the boot already acted on. */
 void config_replace(struct config *next, const char *const *kept, size_t nkept);
-int config_sources(const char *cmdline);        /* cfgsrc.c: 1 if a document was applied */
 
 void config_defaults(struct config *c);
 void config_finalise(struct config *c);         /* what keys imply for others, after parsing */

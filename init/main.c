@@ -10,6 +10,7 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 #include "cmdline.h"
+#include "cfgsrc.h"
 #include "engine.h"
 #include "fileio.h"
 #include "init.h"
