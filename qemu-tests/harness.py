@@ -38,6 +38,10 @@ DOM0_PID = ('for p in /proc/[0-9]*; do [ -e $p/root/etc/dom0-release ] && [ -x $
             '&& { echo ${p#/proc/}; break; }; done')
 # dom0's entrypoint prints this just before its shell's prompt.
 DOM0_BANNER = r'onlydocker dom0 \S+ ready'
+# Detached dom0 (the debug shell has the console) with no ssh key: the one line its entrypoint
+# writes to the console, at a moment of its own. Wait for it before a debug-shell command whose
+# output is checked, or it can land inside that output.
+DOM0_DETACHED = r'dom0: ssh: no authorized key .*nothing listens on port 22'
 # A whole line of init's log as it reaches the console (init writes each line in one write(2),
 # so it lands between the shell's lines, never inside one).
 INIT_LINE = re.compile(r'^onlydocker: \[ *\d+\.\d+\] .*\n', re.M)

@@ -2,7 +2,7 @@
 cgroups, modules, the data disk, the engine. These tests share one boot with a fresh DOCKER disk."""
 import re
 
-from harness import DOCKERD_PID, DOM0_PID
+from harness import DOCKERD_PID, DOM0_DETACHED, DOM0_PID
 
 # A free PCIe root port, for a device added while the machine runs (hotplug).
 BOOT = {'append': 'console', 'qemu_args': ['-device', 'pcie-root-port,id=hp,chassis=9,slot=9']}
@@ -98,6 +98,7 @@ def test_engine_answers_and_containers_keep_pivot_root(vm):
     assert out.strip() == '0', 'dockerd runs with DOCKER_RAMDISK: ' + out
     # dom0 runs detached while the debug shell has the console; borrow its docker CLI.
     vm.wait_for(r'dom0: container started', timeout=180, since=0)
+    vm.wait_for(DOM0_DETACHED, timeout=120, since=0)
     out, st = vm.run('d=$(%s); nsenter -t $d -m docker run --rm --entrypoint sh onlydocker/dhcpcd:latest '
                      '-c "grep -c \\" / / \\" /proc/self/mountinfo"' % DOM0_PID, timeout=120)
     # runc's pivot_root leaves one mount at / (the overlay), and no trace of the host's root.

@@ -6,7 +6,7 @@ import re
 import subprocess
 import time
 
-from harness import DOM0_BANNER, DOM0_PID, Appliance
+from harness import DOM0_BANNER, DOM0_DETACHED, DOM0_PID, Appliance
 
 INIT = r'init: onlydocker init starting'
 
@@ -51,6 +51,7 @@ def test_poweroff_in_dom0_with_a_stubborn_container_and_unsynced_file():
         vm.wait_for(r'dom0: image onlydocker/dom0:bundled already in the engine, not reloaded', timeout=180)
         assert 'bundled image loaded' not in vm.text
         vm.wait_for(r'dom0: container started', timeout=120)
+        vm.wait_for(DOM0_DETACHED, timeout=120)
         assert 'dockerd: using /var/lib/docker/onlydocker/daemon.json as /etc/docker/daemon.json' in vm.text
         out, _ = vm.run('d=$(%s); nsenter -t $d -m docker info -f "{{.Labels}}"; grep -c . /run/dockerd.log'
                         % DOM0_PID, check=True, timeout=60)
@@ -80,6 +81,7 @@ def test_ctrl_alt_delete_ends_cleanly():
         disk = vm.disk
         vm.wait_for(r'console: root debug shell')
         vm.wait_for(r'dom0: container started', timeout=240)
+        vm.wait_for(DOM0_DETACHED, timeout=120)
         cad = vm.run('echo cad-$$ > /var/lib/docker/canary3; cat /var/lib/docker/canary3', check=True)[0].strip()
         vm.send_keys('ctrl-alt-delete')
         vm.wait_for(r'shutdown: reboot requested by Ctrl-Alt-Del', timeout=30)
