@@ -50,6 +50,21 @@ static const char *scalar(const yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
+/* A mapping pair: its key's name, with its key and value nodes; NULL (said, `where` naming the
+ * mapping, "" for the document's top) when the key is not a plain name. */
+static const char *pair(struct walk *w, const yaml_node_t *map, const yaml_node_pair_t *p, const char *where,
+			const yaml_node_t **k, const yaml_node_t **v)
+{
+	*k = yaml_document_get_node(w->doc, p->key);
+	*v = yaml_document_get_node(w->doc, p->value);
+	const char *name = *k ? scalar(*k) : NULL;
+	if (name && *v)
+		return name;
+	problem(w, *k ? *k : map, "%s%sa key must be a plain name, not %s; ignored", where, *where ? ": " : "",
+		*k ? kind(*k) : "nothing");
+	return NULL;
+}
+
 /* YAML's spellings of true and false (1.1's, which cloud-init's documents use) as the table's. */
 static const char *boolean(const char *v)
 {
@@ -149,11 +164,9 @@ static cJSON *to_json(struct walk *w, const yaml_node_t *n, int depth)
 		return out;
 	}
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-		const yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-		const char *kn = k ? scalar(k) : NULL;
-		if (!kn || !v) {
-			problem(w, k ? k : n, "onlydocker.daemon: a key must be a plain name, not %s; ignored", k ? kind(k) : "nothing");
+		const yaml_node_t *k, *v;
+		const char *kn = pair(w, n, p, "onlydocker.daemon", &k, &v);
+		if (!kn) {
 			cJSON_Delete(out);
 			return NULL;
 		}
@@ -189,16 +202,14 @@ static void daemon_json(struct walk *w, const yaml_node_t *v)
  * mapping goes one level down. */
 static void section(struct walk *w, const yaml_node_t *map, const char *prefix)
 {
+	char where[KEY_MAX + 12];
+	snprintf(where, sizeof where, "onlydocker%s%s", *prefix ? "." : "", prefix);
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-		const yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-		const char *kn = k ? scalar(k) : NULL;
+		const yaml_node_t *k, *v;
+		const char *kn = pair(w, map, p, where, &k, &v);
 		char name[KEY_MAX + 1];
-		if (!kn || !v) {
-			problem(w, k ? k : map, "onlydocker%s%s: a key must be a plain name, not %s; ignored", *prefix ? "." : "",
-				prefix, k ? kind(k) : "nothing");
+		if (!kn)
 			continue;
-		}
 		if ((size_t)snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", kn) >= sizeof name) {
 			problem(w, k, "key 'onlydocker.%.40s...' is too long, ignored", name);
 			continue;
@@ -263,13 +274,10 @@ static const char *const later[] = { "write_files", "ntp", "timezone", "runcmd",
 static void top(struct walk *w, const yaml_node_t *root)
 {
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-		const yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-		const char *kn = k ? scalar(k) : NULL;
-		if (!kn || !v) {
-			problem(w, k ? k : root, "a key must be a plain name, not %s; ignored", k ? kind(k) : "nothing");
+		const yaml_node_t *k, *v;
+		const char *kn = pair(w, root, p, "", &k, &v);
+		if (!kn)
 			continue;
-		}
 		if (!strcmp(kn, "onlydocker")) {
 			if (v->type == YAML_MAPPING_NODE)
 				section(w, v, "");

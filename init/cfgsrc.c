@@ -1,7 +1,8 @@
 /* The configuration's sources, read once the data disk is mounted: the documents (the data
  * disk's config.yaml, a NoCloud seed's user-data, then kvm --config's fw_cfg file) over the
- * defaults, then the kernel command line again, last; merged into a new configuration that replaces the boot's in one step. Keys
- * the boot used before (the disk, cgroups, the console) keep the command line's value. */
+ * defaults, then the kernel command line again, last; merged into a new configuration that
+ * replaces the boot's in one step. Keys the boot used before (the disk, cgroups) keep the
+ * command line's value. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,12 +143,12 @@ int config_sources(const char *cmdline)
 		info("config: no document applied (looked at %s, a NoCloud seed, fw_cfg); the kernel command line alone", DISK_DOC);
 		return 0;
 	}
-	struct config early_from_doc = next;
-	cmdline_parse(cmdline, &next, NULL);     /* its problems were said at the start */
+	/* cfg is still the command line's alone: what it sets, a document could not have changed. */
 	for (size_t i = 0; i < sizeof early / sizeof early[0]; i++)
-		if (config_given(&early_from_doc, early[i]) && !config_given(cfg, early[i]))
+		if (config_given(&next, early[i]) && !config_given(cfg, early[i]))
 			warn("config: %s from a document comes too late for this boot (the data disk is found before "
 			     "the documents are read): only the kernel command line sets it; ignored", early[i]);
+	cmdline_parse(cmdline, &next, NULL);     /* its problems were said at the start */
 	config_finalise(&next);
 	config_replace(&next, early, sizeof early / sizeof early[0]);
 	if (*cfg->ssh_keys) {

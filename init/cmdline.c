@@ -38,6 +38,7 @@ struct key {
 	parse_fn parse;
 	size_t off, size;     /* where in struct config, and the buffer size for strings */
 	int min, max, scale;  /* for integers: bounds in the user's unit, and the factor to ours */
+	int cmdline_only;     /* the kernel's words and kvm's: never from a configuration document */
 };
 
 static int valid_hostname(const char *v)
@@ -144,29 +145,29 @@ static int parse_given(const struct key *k, const char *v, void *field, char *wh
 
 #define F(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 static const struct key keys[] = {
-	{ "console", parse_given, F(console_shell), 0, 1, 0 },
-	{ "loglevel", parse_given, F(loglevel_given), 0, 0, 0 },
-	{ "od.hostname", parse_host, F(hostname), 0, 0, 0 },
-	{ "od.disk.label", parse_str, F(disk_label), 0, 0, 0 },
-	{ "od.disk.opts", parse_str, F(disk_opts), 0, 0, 0 },
-	{ "od.disk.wait", parse_int, F(disk_wait_ms), 0, 600, 1000 },
-	{ "od.disk.format", parse_str, F(disk_format), 0, 0, 0 },
-	{ "od.cgroup", parse_cgroup, F(cgroup_v1), 0, 0, 0 },
-	{ "od.debug", parse_bool, F(debug), 0, 0, 0 },
-	{ "od.iptables", parse_bool, F(iptables), 0, 0, 0 },
-	{ "od.dockerd.args", parse_str, F(dockerd_args), 0, 0, 0 },
-	{ "od.shutdown.timeout", parse_int, F(shutdown_timeout_ms), 1, 3600, 1000 },
-	{ "od.dom0", parse_bool, F(dom0), 0, 0, 0 },
-	{ "od.dhcp.timeout", parse_int, F(dhcp_timeout_ms), 1, 3600, 1000 },
-	{ "od.dhcp", parse_bool, F(dhcp), 0, 0, 0 },
-	{ "od.run", parse_bool, F(run), 0, 0, 0 },
-	{ "ip", parse_ip, F(ip), 0, 0, 0 },
-	{ "od.swarm", parse_swarm, F(swarm), 0, 0, 0 },
-	{ "od.swarm.join", parse_str, F(swarm_join), 0, 0, 0 },
-	{ "od.swarm.token", parse_str, F(swarm_token), 0, 0, 0 },
-	{ "od.swarm.addr", parse_str, F(swarm_addr), 0, 0, 0 },
-	{ "od.engine.ping", parse_int, F(ping_interval_ms), 0, 3600, 1000 },
-	{ "od.engine.misses", parse_int, F(ping_misses), 1, 100, 1 },
+	{ "console", parse_given, F(console_shell), 0, 1, 0, 1 },
+	{ "loglevel", parse_given, F(loglevel_given), 0, 0, 0, 1 },
+	{ "od.hostname", parse_host, F(hostname), 0, 0, 0, 0 },
+	{ "od.disk.label", parse_str, F(disk_label), 0, 0, 0, 0 },
+	{ "od.disk.opts", parse_str, F(disk_opts), 0, 0, 0, 0 },
+	{ "od.disk.wait", parse_int, F(disk_wait_ms), 0, 600, 1000, 0 },
+	{ "od.disk.format", parse_str, F(disk_format), 0, 0, 0, 0 },
+	{ "od.cgroup", parse_cgroup, F(cgroup_v1), 0, 0, 0, 0 },
+	{ "od.debug", parse_bool, F(debug), 0, 0, 0, 0 },
+	{ "od.iptables", parse_bool, F(iptables), 0, 0, 0, 0 },
+	{ "od.dockerd.args", parse_str, F(dockerd_args), 0, 0, 0, 0 },
+	{ "od.shutdown.timeout", parse_int, F(shutdown_timeout_ms), 1, 3600, 1000, 0 },
+	{ "od.dom0", parse_bool, F(dom0), 0, 0, 0, 0 },
+	{ "od.dhcp.timeout", parse_int, F(dhcp_timeout_ms), 1, 3600, 1000, 0 },
+	{ "od.dhcp", parse_bool, F(dhcp), 0, 0, 0, 0 },
+	{ "od.run", parse_bool, F(run), 0, 0, 0, 1 },
+	{ "ip", parse_ip, F(ip), 0, 0, 0, 0 },
+	{ "od.swarm", parse_swarm, F(swarm), 0, 0, 0, 0 },
+	{ "od.swarm.join", parse_str, F(swarm_join), 0, 0, 0, 0 },
+	{ "od.swarm.token", parse_str, F(swarm_token), 0, 0, 0, 0 },
+	{ "od.swarm.addr", parse_str, F(swarm_addr), 0, 0, 0, 0 },
+	{ "od.engine.ping", parse_int, F(ping_interval_ms), 0, 3600, 1000, 0 },
+	{ "od.engine.misses", parse_int, F(ping_misses), 1, 100, 1, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= 64, "config.given has a bit per key");
@@ -211,7 +212,7 @@ int config_set(struct config *c, const char *key, const char *value, char *why, 
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (strcmp(keys[i].name, key))
 			continue;
-		if (keys[i].parse == parse_given || !strcmp(key, "od.run")) {
+		if (keys[i].cmdline_only) {
 			snprintf(why, n, "%s is the kernel command line's (or kvm's) alone", key);
 			return -EPERM;
 		}

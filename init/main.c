@@ -102,8 +102,8 @@ int main(int argc, char **argv)
 	entropy_wait();
 	net_watch_start();
 	datadisk_setup();
-	/* The documents (the data disk's, kvm --config's) under the command line, merged once; the
-	 * steps from here on read the result. */
+	/* The documents (the data disk's, a NoCloud seed's, kvm --config's) under the command line,
+	 * merged once; the steps from here on read the result. */
 	if (config_sources(rc < 0 ? NULL : cmdline) > 0) {
 		log_set_debug(cfg->debug);
 		shutdown_set_timeout(cfg->shutdown_timeout_ms);

@@ -214,10 +214,8 @@ def check_config(o):
             f.read(CONFIG_MAX + 1).decode('utf-8')
     except UnicodeDecodeError:
         die("--config '%s' is not a text file (not UTF-8)" % o.config)
-    except OSError as e:
+    except OSError as e:    # a directory too: IsADirectoryError
         die("--config '%s': %s" % (o.config, e.strerror or e))
-    if os.path.isdir(o.config):
-        die("--config '%s' is a directory" % o.config)
     if size > CONFIG_MAX:
         die("--config '%s' is larger than %d KiB" % (o.config, CONFIG_MAX >> 10))
     o.config = os.path.abspath(o.config)
