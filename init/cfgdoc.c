@@ -11,18 +11,11 @@
 #include <cJSON.h>
 #include <yaml.h>
 #include "cfgdoc.h"
+#include "cfgdoc_walk.h"
 
 #define KEY_MAX 128
 
-struct walk {
-	const char *source;
-	yaml_document_t *doc;
-	struct config *c;
-	void (*report)(const char *);
-	int problems;
-};
-
-static void __attribute__((format(printf, 3, 4))) problem(struct walk *w, const yaml_node_t *at, const char *fmt, ...)
+void doc_problem(struct walk *w, const yaml_node_t *at, const char *fmt, ...)
 {
 	char msg[600];
 	int n = at ? snprintf(msg, sizeof msg, "config: %s: line %zu, column %zu: ", w->source, at->start_mark.line + 1,
@@ -37,13 +30,13 @@ static void __attribute__((format(printf, 3, 4))) problem(struct walk *w, const 
 	w->problems++;
 }
 
-static const char *kind(const yaml_node_t *n)
+const char *doc_kind(const yaml_node_t *n)
 {
 	return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a value";
 }
 
 /* A scalar's text; libyaml's scalars are NUL-terminated, and may hold NULs of their own. */
-static const char *scalar(const yaml_node_t *n)
+const char *doc_scalar(const yaml_node_t *n)
 {
 	if (n->type != YAML_SCALAR_NODE || strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
 		return NULL;
@@ -52,21 +45,21 @@ static const char *scalar(const yaml_node_t *n)
 
 /* A mapping pair: its key's name, with its key and value nodes; NULL (said, `where` naming the
  * mapping, "" for the document's top) when the key is not a plain name. */
-static const char *pair(struct walk *w, const yaml_node_t *map, const yaml_node_pair_t *p, const char *where,
-			const yaml_node_t **k, const yaml_node_t **v)
+const char *doc_pair(struct walk *w, const yaml_node_t *map, const yaml_node_pair_t *p, const char *where,
+		     const yaml_node_t **k, const yaml_node_t **v)
 {
 	*k = yaml_document_get_node(w->doc, p->key);
 	*v = yaml_document_get_node(w->doc, p->value);
-	const char *name = *k ? scalar(*k) : NULL;
+	const char *name = *k ? doc_scalar(*k) : NULL;
 	if (name && *v)
 		return name;
-	problem(w, *k ? *k : map, "%s%sa key must be a plain name, not %s; ignored", where, *where ? ": " : "",
-		*k ? kind(*k) : "nothing");
+	doc_problem(w, *k ? *k : map, "%s%sa key must be a plain name, not %s; ignored", where, *where ? ": " : "",
+		*k ? doc_kind(*k) : "nothing");
 	return NULL;
 }
 
 /* YAML's spellings of true and false (1.1's, which cloud-init's documents use) as the table's. */
-static const char *boolean(const char *v)
+const char *doc_boolean(const char *v)
 {
 	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
 	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
@@ -86,15 +79,15 @@ static int join_list(struct walk *w, const yaml_node_t *list, const char *name, 
 	out[0] = 0;
 	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
 		const yaml_node_t *item = yaml_document_get_node(w->doc, *it);
-		const char *v = item ? scalar(item) : NULL;
+		const char *v = item ? doc_scalar(item) : NULL;
 		if (!v) {
-			problem(w, item ? item : list, "%s: each item must be a value, not %s; the list is ignored", name,
-				item ? kind(item) : "nothing");
+			doc_problem(w, item ? item : list, "%s: each item must be a value, not %s; the list is ignored", name,
+				item ? doc_kind(item) : "nothing");
 			return -EINVAL;
 		}
 		size_t n = strlen(v);
 		if (len + n + 2 > size) {
-			problem(w, item, "%s: the list is too long (at most %zu bytes joined); ignored", name, size - 1);
+			doc_problem(w, item, "%s: the list is too long (at most %zu bytes joined); ignored", name, size - 1);
 			return -EINVAL;
 		}
 		if (len)
@@ -113,9 +106,9 @@ static void set(struct walk *w, const yaml_node_t *k, const yaml_node_t *v, cons
 	snprintf(key, sizeof key, "%s%s", strcmp(name, "ip") ? "od." : "", name);
 	int r = config_set(w->c, key, value, why, sizeof why);
 	if (r == -ENOENT)
-		problem(w, k, "unknown key 'onlydocker.%s', ignored", name);
+		doc_problem(w, k, "unknown key 'onlydocker.%s', ignored", name);
 	else if (r < 0)
-		problem(w, v, "onlydocker.%s: %s", name, why);
+		doc_problem(w, v, "onlydocker.%s: %s", name, why);
 }
 
 /* A plain scalar as YAML 1.2's core schema reads it (null, booleans, numbers), else a string. */
@@ -125,7 +118,7 @@ static cJSON *json_scalar(const yaml_node_t *n, const char *v)
 		return cJSON_CreateString(v);
 	if (!*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL"))
 		return cJSON_CreateNull();
-	const char *b = boolean(v);
+	const char *b = doc_boolean(v);
 	if (b != v)
 		return cJSON_CreateBool(*b == '1');
 	char *end;
@@ -139,13 +132,13 @@ static cJSON *json_scalar(const yaml_node_t *n, const char *v)
 static cJSON *to_json(struct walk *w, const yaml_node_t *n, int depth)
 {
 	if (depth > 32) {
-		problem(w, n, "onlydocker.daemon: nested deeper than 32 levels; ignored");
+		doc_problem(w, n, "onlydocker.daemon: nested deeper than 32 levels; ignored");
 		return NULL;
 	}
 	if (n->type == YAML_SCALAR_NODE) {
-		const char *v = scalar(n);
+		const char *v = doc_scalar(n);
 		if (!v)
-			problem(w, n, "onlydocker.daemon: a value holds a NUL byte; ignored");
+			doc_problem(w, n, "onlydocker.daemon: a value holds a NUL byte; ignored");
 		return v ? json_scalar(n, v) : NULL;
 	}
 	cJSON *out = n->type == YAML_MAPPING_NODE ? cJSON_CreateObject() : cJSON_CreateArray();
@@ -165,7 +158,7 @@ static cJSON *to_json(struct walk *w, const yaml_node_t *n, int depth)
 	}
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		const yaml_node_t *k, *v;
-		const char *kn = pair(w, n, p, "onlydocker.daemon", &k, &v);
+		const char *kn = doc_pair(w, n, p, "onlydocker.daemon", &k, &v);
 		if (!kn) {
 			cJSON_Delete(out);
 			return NULL;
@@ -180,10 +173,12 @@ static cJSON *to_json(struct walk *w, const yaml_node_t *n, int depth)
 	return out;
 }
 
-static void daemon_json(struct walk *w, const yaml_node_t *v)
+/* A later document's replaces an earlier one's, whole. */
+static void daemon_json(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)
 {
+	(void)k;
 	if (v->type != YAML_MAPPING_NODE) {
-		problem(w, v, "onlydocker.daemon: must be a mapping (daemon.json's keys), not %s; ignored", kind(v));
+		doc_problem(w, v, "onlydocker.daemon: must be a mapping (daemon.json's keys), not %s; ignored", doc_kind(v));
 		return;
 	}
 	cJSON *j = to_json(w, v, 0);
@@ -192,11 +187,22 @@ static void daemon_json(struct walk *w, const yaml_node_t *v)
 	if (!text)
 		return;         /* said where it went wrong */
 	if (strlen(text) >= sizeof w->c->daemon_json)
-		problem(w, v, "onlydocker.daemon: longer than %zu bytes as JSON; ignored", sizeof w->c->daemon_json - 1);
+		doc_problem(w, v, "onlydocker.daemon: longer than %zu bytes as JSON; ignored", sizeof w->c->daemon_json - 1);
 	else
 		strcpy(w->c->daemon_json, text);
 	cJSON_free(text);
 }
+
+/* The onlydocker section's keys that are no od. key: each read whole by its own function. */
+static const struct doc_key {
+	const char *name;
+	void (*apply)(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
+} structured[] = {
+	{ "daemon", daemon_json },
+	{ "onboot", doc_onboot },
+	{ "services", doc_services },
+	{ "compose", doc_compose },
+};
 
 /* One key of the onlydocker section, prefix the dotted path so far: a value sets its od. key, a
  * mapping goes one level down. */
@@ -206,30 +212,33 @@ static void section(struct walk *w, const yaml_node_t *map, const char *prefix)
 	snprintf(where, sizeof where, "onlydocker%s%s", *prefix ? "." : "", prefix);
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		const yaml_node_t *k, *v;
-		const char *kn = pair(w, map, p, where, &k, &v);
+		const char *kn = doc_pair(w, map, p, where, &k, &v);
 		char name[KEY_MAX + 1];
 		if (!kn)
 			continue;
 		if ((size_t)snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", kn) >= sizeof name) {
-			problem(w, k, "key 'onlydocker.%.40s...' is too long, ignored", name);
+			doc_problem(w, k, "key 'onlydocker.%.40s...' is too long, ignored", name);
 			continue;
 		}
-		if (!strcmp(name, "daemon")) {
-			daemon_json(w, v);      /* a later document's replaces an earlier one's, whole */
+		size_t i;
+		for (i = 0; i < sizeof structured / sizeof structured[0] && strcmp(name, structured[i].name); i++)
+			;
+		if (i < sizeof structured / sizeof structured[0]) {
+			structured[i].apply(w, k, v);
 		} else if (v->type == YAML_MAPPING_NODE) {
 			section(w, v, name);
 		} else if (v->type == YAML_SEQUENCE_NODE) {
 			char joined[VALUE_MAX];
 			if (strcmp(name, "dockerd.args"))
-				problem(w, v, "onlydocker.%s: a list is taken only by dockerd.args; ignored", name);
+				doc_problem(w, v, "onlydocker.%s: a list is taken only by dockerd.args; ignored", name);
 			else if (join_list(w, v, name, joined, sizeof joined) == 0)
 				set(w, k, v, name, joined);
 		} else {
-			const char *s = scalar(v);
+			const char *s = doc_scalar(v);
 			if (!s)
-				problem(w, v, "onlydocker.%s: the value holds a NUL byte; ignored", name);
+				doc_problem(w, v, "onlydocker.%s: the value holds a NUL byte; ignored", name);
 			else
-				set(w, k, v, name, v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? boolean(s) : s);
+				set(w, k, v, name, v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? doc_boolean(s) : s);
 		}
 	}
 }
@@ -250,16 +259,16 @@ static void ssh_keys(struct walk *w, const yaml_node_t *list)
 	size_t size = sizeof w->c->ssh_keys;
 	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
 		const yaml_node_t *item = yaml_document_get_node(w->doc, *it);
-		const char *v = item ? scalar(item) : NULL;
+		const char *v = item ? doc_scalar(item) : NULL;
 		if (!v || !*v || strpbrk(v, "\r\n")) {
-			problem(w, item ? item : list, "ssh_authorized_keys: each item must be one key line; ignored");
+			doc_problem(w, item ? item : list, "ssh_authorized_keys: each item must be one key line; ignored");
 			continue;
 		}
 		size_t have = strlen(out), n = strlen(v);
 		if (has_line(out, v, n))
 			continue;       /* given already */
 		if (have + n + 2 > size) {
-			problem(w, item, "ssh_authorized_keys: more keys than fit (%zu bytes); the rest are ignored", size - 1);
+			doc_problem(w, item, "ssh_authorized_keys: more keys than fit (%zu bytes); the rest are ignored", size - 1);
 			return;
 		}
 		memcpy(out + have, v, n);
@@ -268,41 +277,73 @@ static void ssh_keys(struct walk *w, const yaml_node_t *list)
 	}
 }
 
-/* cloud-init keys this version knows but does not apply yet: said, never silently ignored. */
+static void onlydocker(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)
+{
+	(void)k;
+	if (v->type == YAML_MAPPING_NODE)
+		section(w, v, "");
+	else if (!(v->type == YAML_SCALAR_NODE && !v->data.scalar.length))     /* `onlydocker:` empty */
+		doc_problem(w, v, "onlydocker: must be a mapping of keys, not %s; ignored", doc_kind(v));
+}
+
+static void hostname(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)
+{
+	if (v->type != YAML_SCALAR_NODE || !doc_scalar(v))
+		doc_problem(w, v, "hostname: must be a value, not %s; ignored", doc_kind(v));
+	else
+		set(w, k, v, "hostname", doc_scalar(v));
+}
+
+static void ssh_authorized_keys(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)
+{
+	(void)k;
+	if (v->type != YAML_SEQUENCE_NODE)
+		doc_problem(w, v, "ssh_authorized_keys: must be a list of keys, not %s; ignored", doc_kind(v));
+	else
+		ssh_keys(w, v);
+}
+
+/* The document's top level: cloud-init's words, and onlydocker's section. */
+static const struct doc_key tops[] = {
+	{ "onlydocker", onlydocker },
+	{ "hostname", hostname },
+	{ "ssh_authorized_keys", ssh_authorized_keys },
+};
+/* cloud-init keys this version knows but does not apply: said, never silently ignored. */
 static const char *const later[] = { "write_files", "ntp", "timezone", "runcmd", "bootcmd", "users", "packages" };
 
 static void top(struct walk *w, const yaml_node_t *root)
 {
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		const yaml_node_t *k, *v;
-		const char *kn = pair(w, root, p, "", &k, &v);
+		const char *kn = doc_pair(w, root, p, "", &k, &v);
+		size_t i, j;
 		if (!kn)
 			continue;
-		if (!strcmp(kn, "onlydocker")) {
-			if (v->type == YAML_MAPPING_NODE)
-				section(w, v, "");
-			else if (!(v->type == YAML_SCALAR_NODE && !v->data.scalar.length))     /* `onlydocker:` empty */
-				problem(w, v, "onlydocker: must be a mapping of keys, not %s; ignored", kind(v));
-		} else if (!strcmp(kn, "hostname")) {
-			if (v->type != YAML_SCALAR_NODE || !scalar(v))
-				problem(w, v, "hostname: must be a value, not %s; ignored", kind(v));
-			else
-				set(w, k, v, "hostname", scalar(v));
-		} else if (!strcmp(kn, "ssh_authorized_keys")) {
-			if (v->type != YAML_SEQUENCE_NODE)
-				problem(w, v, "ssh_authorized_keys: must be a list of keys, not %s; ignored", kind(v));
-			else
-				ssh_keys(w, v);
-		} else {
-			size_t i;
-			for (i = 0; i < sizeof later / sizeof later[0] && strcmp(kn, later[i]); i++)
-				;
-			if (i < sizeof later / sizeof later[0])
-				problem(w, k, "key '%.64s' is not applied by this version of onlydocker, ignored", kn);
-			else
-				problem(w, k, "unknown key '%.64s', ignored", kn);
-		}
+		for (i = 0; i < sizeof tops / sizeof tops[0] && strcmp(kn, tops[i].name); i++)
+			;
+		for (j = 0; j < sizeof later / sizeof later[0] && strcmp(kn, later[j]); j++)
+			;
+		if (i < sizeof tops / sizeof tops[0])
+			tops[i].apply(w, k, v);
+		else if (j < sizeof later / sizeof later[0])
+			doc_problem(w, k, "key '%.64s' is not applied by this version of onlydocker, ignored", kn);
+		else
+			doc_problem(w, k, "unknown key '%.64s', ignored", kn);
 	}
+}
+
+cJSON *doc_root(struct walk *w)
+{
+	if (!w->c->doc)
+		w->c->doc = cJSON_CreateObject();
+	return w->c->doc;
+}
+
+void cfgdoc_free(struct config *c)
+{
+	cJSON_Delete(c->doc);
+	c->doc = NULL;
 }
 
 int cfgdoc_apply(const char *source, const char *text, size_t len, struct config *c, void (*report)(const char *))
@@ -312,11 +353,11 @@ int cfgdoc_apply(const char *source, const char *text, size_t len, struct config
 	yaml_document_t doc;
 
 	if (len > CFGDOC_MAX) {
-		problem(&w, NULL, "longer than %d KiB, ignored whole", CFGDOC_MAX >> 10);
+		doc_problem(&w, NULL, "longer than %d KiB, ignored whole", CFGDOC_MAX >> 10);
 		return -EINVAL;
 	}
 	if (!yaml_parser_initialize(&parser)) {
-		problem(&w, NULL, "out of memory");
+		doc_problem(&w, NULL, "out of memory");
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -337,7 +378,7 @@ int cfgdoc_apply(const char *source, const char *text, size_t len, struct config
 		top(&w, root);
 		r = w.problems;
 	} else if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) {
-		problem(&w, root, "the document must be a mapping of keys, not %s; ignored whole", kind(root));
+		doc_problem(&w, root, "the document must be a mapping of keys, not %s; ignored whole", doc_kind(root));
 		r = -EINVAL;
 	}
 	/* An empty document (or one of comments alone) sets nothing, and is no problem. */

@@ -15,4 +15,16 @@
  * problems, or -EINVAL when nothing could be read at all (not YAML, not a mapping, too long). */
 int cfgdoc_apply(const char *source, const char *text, size_t len, struct config *c,
 		 void (*report)(const char *msg));
+void cfgdoc_free(struct config *c);     /* c->doc */
+
+/* c->doc, the structured keys, each checked whole (a bad entry is said and left out, or marked):
+ *   "onboot": [ {name, image, command[], entrypoint[], env[], binds[], privileged, cap_add[],
+ *               network, timeout, required} | {name, "invalid": true, required} ... ]
+ *   "services": { NAME: {image, command[], ..., network, ports[], restart} | null (a bad entry:
+ *               whatever runs under that name is left alone) }
+ *   "compose": "/var/lib/docker/.../compose.yaml"
+ * Optional fields are absent when not given. */
+
+/* [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp|sctp]: 0, or -EINVAL. ip "" when not given. */
+int cfgdoc_port(const char *v, char *ip, size_t ipn, unsigned *host, unsigned *cont, char *proto, size_t pn);
 #endif

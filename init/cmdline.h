@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cJSON;
+
 #define CMDLINE_MAX 4096
 #define VALUE_MAX 256
 
@@ -53,6 +55,10 @@ struct config {
 	int quiet_kernel;               /* finalised: the kernel's chatter kept off the console */
 	char ssh_keys[8192];            /* ssh_authorized_keys of the documents: one a line */
 	char daemon_json[8192];         /* onlydocker.daemon of the documents, as JSON ("": none) */
+	/* The documents' structured keys (onboot, services, compose, write_files, ntp, timezone),
+	 * checked and normalised by cfgdoc.c into a JSON object (cfgdoc.h says its shape); NULL: none.
+	 * Owned by the configuration it is in; cmdline.c only carries it. */
+	struct cJSON *doc;
 	uint64_t given;                 /* a bit per key (the table's order) that a source set */
 };
 

@@ -12,5 +12,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	config_defaults(&c);
 	cfgdoc_apply("fuzz", (const char *)data, size, &c, quiet);
 	config_finalise(&c);
+	cfgdoc_free(&c);
 	return 0;
 }
