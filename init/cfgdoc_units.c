@@ -178,13 +178,16 @@ void doc_onboot(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)
 void doc_services(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)
 {
 	(void)k;
-	if (v->type != YAML_MAPPING_NODE) {
+	int empty = v->type == YAML_SCALAR_NODE && !v->data.scalar.length;     /* `services:`: none */
+	if (v->type != YAML_MAPPING_NODE && !empty) {
 		doc_problem(w, v, "onlydocker.services: must be a mapping of NAME: container, not %s; ignored", doc_kind(v));
 		return;
 	}
 	cJSON *all = cJSON_GetObjectItem(doc_root(w), "services");
 	if (!all)
 		all = cJSON_AddObjectToObject(doc_root(w), "services");
+	if (empty)
+		return;
 	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		const yaml_node_t *kn, *vn;
 		const char *name = doc_pair(w, v, p, "onlydocker.services", &kn, &vn);

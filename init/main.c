@@ -19,6 +19,7 @@
 #include "oomwatch.h"
 #include "shutdown.h"
 #include "syscont.h"
+#include "workloads.h"
 
 static void report(const char *msg) { warn("%s", msg); }
 
@@ -50,6 +51,15 @@ static void fatal(const char *step)
 	err("%s failed: boot cannot go on; starting the debug shell", step);
 	console_shell_start();
 	loop_run();
+}
+
+/* The onboot list's end: the console's turn, or, when a required entry failed, the debug shell. */
+static void onboot_over(int ok)
+{
+	if (ok)
+		syscont_release(DOM0_NAME);
+	else if (!cfg->console_shell)
+		console_shell_start();
 }
 
 int main(int argc, char **argv)
@@ -113,6 +123,9 @@ int main(int argc, char **argv)
 	run_setup();            /* the engine's listeners, in the order they act: --run, swarm, dhcp/dom0 */
 	swarm_setup();
 	syscont_setup();
+	workloads_setup(onboot_over);   /* after the system containers: dom0 starts first */
+	if (workloads_gate())
+		syscont_hold(DOM0_NAME);
 	if (cfg->console_shell)
 		console_shell_start();
 	dockerd_start();

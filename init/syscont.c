@@ -39,6 +39,7 @@ struct sysc {
 	int quick_exits, failures;
 	int loaded;                             /* its bundle was loaded this boot: tags may have moved */
 	char died[16];                          /* the exit code of a death seen while its start was in flight */
+	int gated;                              /* held once made, until syscont_release() */
 	struct timer retry;
 };
 
@@ -67,7 +68,7 @@ static struct sysc *by_name(const char *name)
 static void release_held(struct sysc *s)
 {
 	for (size_t i = 0; i < N; i++)
-		if (conts[i].st == HELD && by_name(specs[i].after) == s && !shutdown_in_progress())
+		if (conts[i].st == HELD && !conts[i].gated && by_name(specs[i].after) == s && !shutdown_in_progress())
 			start(&conts[i]);
 }
 
@@ -121,6 +122,15 @@ static int on_its_way(const struct sysc *s)
 	return s && s->st >= INSPECTING_PREPARED && s->st <= STARTING && s->st != HELD;
 }
 
+/* Made: started, unless its gate is shut or what it starts after is on its way. */
+static void go(struct sysc *s)
+{
+	if (s->gated || on_its_way(by_name(s->spec->after)))
+		s->st = HELD;
+	else
+		start(s);
+}
+
 static void create_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len;
@@ -134,11 +144,7 @@ static void create_done(struct ereq *r, int status, const char *body, size_t len
 	}
 	snprintf(s->id, sizeof s->id, "%s", id->valuestring);
 	cJSON_Delete(j);
-	if (on_its_way(by_name(s->spec->after))) {
-		s->st = HELD;
-		return;
-	}
-	start(s);
+	go(s);
 }
 
 static void remove_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -182,7 +188,7 @@ static void prepared_done(struct ereq *r, int status, const char *body, size_t l
 	}
 	cJSON_Delete(j);
 	if (usable)
-		start(s);
+		go(s);
 	else
 		replace(s);
 }
@@ -451,6 +457,23 @@ void syscont_stop_last(int timeout_ms, void (*done)(void))
 						       "/containers/%s/stop?t=2", specs[i].name);
 		}
 	last_stop_done(NULL, 204, NULL, 0, NULL);
+}
+
+void syscont_hold(const char *name)
+{
+	struct sysc *s = by_name(name);
+	if (s)
+		s->gated = 1;
+}
+
+void syscont_release(const char *name)
+{
+	struct sysc *s = by_name(name);
+	if (!s || !s->gated)
+		return;
+	s->gated = 0;
+	if (s->st == HELD && engine_ready() && !shutdown_in_progress() && !on_its_way(by_name(s->spec->after)))
+		start(s);
 }
 
 int syscont_is_last(const char *name)

@@ -74,8 +74,15 @@ char *syscont_json(const struct sysc_spec *sp, char *hash_out)
 	for (size_t i = 0; i < 3; i++)
 		if (modes[i][1])
 			cJSON_AddStringToObject(hc, modes[i][0], modes[i][1]);
+	char *out = spec_hash_label(c, labels, hash_out);
+	cJSON_Delete(c);
+	return out;
+}
+
+char *spec_hash_label(cJSON *c, cJSON *labels, char *hash_out)
+{
 	char *plain = cJSON_PrintUnformatted(c), hash[16];
-	unsigned h = 2166136261u;
+	unsigned h = 2166136261u;       /* FNV-1a: a change detector, not a defence */
 	for (const char *p = plain; p && *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	free(plain);
@@ -83,9 +90,7 @@ char *syscont_json(const struct sysc_spec *sp, char *hash_out)
 	cJSON_AddStringToObject(labels, LABEL_CONFIG, hash);
 	if (hash_out)
 		memcpy(hash_out, hash, 9);
-	char *out = cJSON_PrintUnformatted(c);
-	cJSON_Delete(c);
-	return out;
+	return cJSON_PrintUnformatted(c);
 }
 
 /* An inspected container's Id, whether it runs or was only created, and whether its config

@@ -27,6 +27,9 @@ extern const struct sysc_spec syscont_specs[SYSCONT_N];
 /* The create body (malloc'd JSON) with a hash of it as a label, into hash_out (9 bytes) if given:
  * a container made earlier is kept or started only if it is what would be made now. */
 char *syscont_json(const struct sysc_spec *sp, char *hash_out);
+/* c printed, after a hash of it (printed without the label) was added to labels as LABEL_CONFIG,
+ * and copied into hash_out (9 bytes) if given. */
+char *spec_hash_label(struct cJSON *c, struct cJSON *labels, char *hash_out);
 /* An inspect body: its Id (NULL if none), whether it runs or was only created, and whether its
  * config label is what would be made now. Returns the parsed body for the caller to delete. */
 struct cJSON *syscont_inspected(const struct sysc_spec *sp, int status, const char *body, const char **id,

@@ -121,7 +121,7 @@ def make_seed(path, user_data, meta_data='instance-id: onlydocker-test\n', label
 
 def make_disk(path, size=1 << 30, files=None):
     """A sparse ext4 image labelled DOCKER, like ./kvm's data disk but smaller; replaces `path`.
-    files: {relative path: text} to put on it (mkfs.ext4 -d), e.g. {'onlydocker/daemon.json': ...}."""
+    files: {relative path: text or bytes} to put on it (mkfs.ext4 -d), e.g. {'onlydocker/daemon.json': ...}."""
     tmp = path + '.tmp'
     with open(tmp, 'wb') as f:
         f.truncate(size)
@@ -129,7 +129,7 @@ def make_disk(path, size=1 << 30, files=None):
     with tempfile.TemporaryDirectory() as root:
         for rel, text in (files or {}).items():
             os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
-            with open(os.path.join(root, rel), 'w') as f:
+            with open(os.path.join(root, rel), 'wb' if isinstance(text, bytes) else 'w') as f:
                 f.write(text)
         subprocess.run(cmd + (['-d', root] if files else []) + [tmp], check=True)
     os.replace(tmp, path)
