@@ -92,9 +92,10 @@ static cJSON *typed(struct walk *w, const yaml_node_t *v, const char *what, cons
 	case FT_WORDS:
 		if (s) {
 			cJSON *a = cJSON_CreateArray();
-			if (split_words(s, a, why, sizeof why) == 0 && cJSON_GetArraySize(a) > 0)
+			int r = split_words(s, a, why, sizeof why);
+			if (r == 0 && cJSON_GetArraySize(a) > 0)
 				return a;
-			doc_problem(w, v, "%s: %s: %s", what, f->name, cJSON_GetArraySize(a) ? why : "no words");
+			doc_problem(w, v, "%s: %s: %s", what, f->name, r < 0 ? why : "no words");
 			cJSON_Delete(a);
 			return NULL;
 		}

@@ -151,7 +151,8 @@ void doc_onboot(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)
 		cJSON *e = doc_entry(w, item, what, onboot_fields, NF(onboot_fields));
 		if (!e) {
 			int req = asks_required(w, item);
-			doc_problem(w, item, "%s: left out%s", what, req ? "; it is required, so the boot will stop there" : "");
+			if (req)        /* else the problem said is enough: the entry is left out */
+				doc_problem(w, item, "%s: it is required, so the boot will stop there", what);
 			e = cJSON_CreateObject();
 			cJSON_AddBoolToObject(e, "invalid", 1);
 			cJSON_AddBoolToObject(e, "required", req);

@@ -11,6 +11,7 @@
 
 char log_last[1024];
 int log_last_level;
+char log_all[16384];
 
 void log_msg(int level, const char *fmt, ...)
 {
@@ -22,6 +23,8 @@ void log_msg(int level, const char *fmt, ...)
 	if (level < LOG_DEBUG) {
 		memcpy(log_last, m, sizeof m);
 		log_last_level = level;
+		size_t have = strlen(log_all);
+		snprintf(log_all + have, sizeof log_all - have, "%s\n", m);
 	}
 	if (getenv("TEST_LOG"))
 		fprintf(stderr, "<%d> %s\n", level, m);

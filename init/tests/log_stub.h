@@ -3,4 +3,5 @@
 #define OD_LOG_STUB_H
 extern char log_last[1024];
 extern int log_last_level;
+extern char log_all[16384];           /* every message above debug, a line each, until full; tests clear it */
 #endif

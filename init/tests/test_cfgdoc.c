@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <cJSON.h>
 #include "cfgdoc.h"
 
 static char lines[8][600];
@@ -176,6 +177,122 @@ static void daemon_is_daemon_json_as_json(void **st)
 	assert_string_equal(c.daemon_json, "{\"iptables\":true}");
 }
 
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char *printed(const cJSON *o, const char *k)
+{
+	static char buf[1024];
+	char *p = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, k));
+	snprintf(buf, sizeof buf, "%s", p ? p : "(none)");
+	cJSON_free(p);
+	return buf;
+}
+
+static void onboot_services_and_compose_checked_into_the_doc(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(apply("onlydocker:\n"
+			       "  onboot:\n"
+			       "    - name: fmt\n"
+			       "      image: busybox:1\n"
+			       "      command: sh -c 'echo \"a b\"; exit 0' x\\ y\n"
+			       "      env: {A: '1', B: two}\n"
+			       "      binds: [/dev:/dev, '/var/lib/docker/x:/x:ro']\n"
+			       "      privileged: yes\n"
+			       "      timeout: 30\n"
+			       "      required: true\n"
+			       "    - image: alpine\n"
+			       "      entrypoint: [/bin/true]\n"
+			       "      env: [C=3]\n"
+			       "  services:\n"
+			       "    web:\n"
+			       "      image: nginx:1\n"
+			       "      ports: ['8080:80', '127.0.0.1:53:53/udp']\n"
+			       "      network: host\n"
+			       "      restart: always\n"
+			       "  compose: /var/lib/docker/onlydocker/stack/compose.yaml\n", &c), 0);
+	const cJSON *onboot = cJSON_GetObjectItem(c.doc, "onboot");
+	assert_int_equal(cJSON_GetArraySize(onboot), 2);
+	const cJSON *a = cJSON_GetArrayItem(onboot, 0), *b = cJSON_GetArrayItem(onboot, 1);
+	assert_string_equal(jstr(a, "name"), "fmt");
+	assert_string_equal(printed(a, "command"), "[\"sh\",\"-c\",\"echo \\\"a b\\\"; exit 0\",\"x y\"]");
+	assert_string_equal(printed(a, "env"), "[\"A=1\",\"B=two\"]");
+	assert_string_equal(printed(a, "binds"), "[\"/dev:/dev\",\"/var/lib/docker/x:/x:ro\"]");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "privileged")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "required")));
+	assert_int_equal(cJSON_GetObjectItem(a, "timeout")->valueint, 30);
+	assert_string_equal(jstr(b, "name"), "2");      /* unnamed: its place in the list */
+	assert_string_equal(printed(b, "entrypoint"), "[\"/bin/true\"]");
+	assert_null(cJSON_GetObjectItem(b, "required"));
+	const cJSON *web = cJSON_GetObjectItem(cJSON_GetObjectItem(c.doc, "services"), "web");
+	assert_string_equal(printed(web, "ports"), "[\"8080:80\",\"127.0.0.1:53:53/udp\"]");
+	assert_string_equal(jstr(web, "restart"), "always");
+	assert_string_equal(jstr(c.doc, "compose"), "/var/lib/docker/onlydocker/stack/compose.yaml");
+
+	/* A later document: its onboot list replaces the earlier one whole, its services replace
+	 * those of the same name and leave the others. */
+	assert_int_equal(apply("onlydocker:\n  onboot: [{image: x}]\n  services:\n    db: {image: pg}\n"
+			       "    web: {image: nginx:2}\n", &c), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c.doc, "onboot")), 1);
+	const cJSON *svcs = cJSON_GetObjectItem(c.doc, "services");
+	assert_int_equal(cJSON_GetArraySize(svcs), 2);
+	assert_string_equal(jstr(cJSON_GetObjectItem(svcs, "web"), "image"), "nginx:2");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(svcs, "web"), "ports"));
+	cfgdoc_free(&c);
+	assert_null(c.doc);
+}
+
+static void bad_entries_said_with_line_and_column_and_left_out_or_marked(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	int r = apply("onlydocker:\n"
+		      "  onboot:\n"
+		      "    - image: ok\n"
+		      "      colour: red\n"                    /* 4: unknown field */
+		      "    - image: ok\n"
+		      "      required: yes\n"
+		      "      timeout: forever\n"               /* 7: bad value, and required */
+		      "    - command: \"'unclosed\"\n"         /* 8: a quote not closed, no image */
+		      "  services:\n"
+		      "    web: {image: a, ports: ['80']}\n"   /* 10: not HOST:CONTAINER */
+		      "    bad name: {image: a}\n"             /* 11 */
+		      "    db: {image: b, binds: [data:/d]}\n" /* 12: not an absolute host path */
+		      "  compose: stack/compose.yaml\n",       /* 13 */
+		      &c);
+	assert_int_equal(r, 10);
+	assert_string_equal(lines[0], "config: test.yaml: line 4, column 7: onlydocker.onboot entry 1: unknown field 'colour'");
+	assert_non_null(strstr(lines[1], "line 7, column 16: onlydocker.onboot entry 2: timeout must be a whole number"));
+	assert_non_null(strstr(lines[2], "line 5, column 7: onlydocker.onboot entry 2: it is required, so the boot will stop there"));
+	assert_non_null(strstr(lines[3], "line 8, column 16: onlydocker.onboot entry 3: command: a ' quote is not closed"));
+	assert_non_null(strstr(lines[4], "line 10, column 29: onlydocker.services.web: ports: '80' is not [IP:]HOSTPORT:CONTAINERPORT"));
+	assert_non_null(strstr(lines[5], "onlydocker.services.web: not applied; a service of that name is left as it is"));
+	const cJSON *onboot = cJSON_GetObjectItem(c.doc, "onboot");
+	assert_int_equal(cJSON_GetArraySize(onboot), 3);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(onboot, 0), "invalid")));
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(onboot, 0), "required")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(onboot, 1), "required")));
+	const cJSON *svcs = cJSON_GetObjectItem(c.doc, "services");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(svcs, "web")));   /* marked: its container is left alone */
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(svcs, "db")));
+	assert_null(cJSON_GetObjectItem(svcs, "bad name"));
+	assert_null(cJSON_GetObjectItem(c.doc, "compose"));
+	cfgdoc_free(&c);
+	/* Two entries of one name would be one container: the list is refused. */
+	assert_int_equal(apply("onlydocker:\n  onboot: [{name: a, image: x}, {name: a, image: y}]\n", &c), 1);
+	assert_non_null(strstr(lines[0], "two entries are named 'a'; the list is ignored"));
+	assert_null(cJSON_GetObjectItem(c.doc, "onboot"));
+	cfgdoc_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +304,8 @@ int main(void)
 		cmocka_unit_test(syntax_errors_and_other_shapes_are_ignored_whole),
 		cmocka_unit_test(ssh_keys_collected_once_across_documents),
 		cmocka_unit_test(daemon_is_daemon_json_as_json),
+		cmocka_unit_test(onboot_services_and_compose_checked_into_the_doc),
+		cmocka_unit_test(bad_entries_said_with_line_and_column_and_left_out_or_marked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
