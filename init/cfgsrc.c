@@ -54,9 +54,9 @@ static int seed_mount(void)
 		seed_dev = disk_find_label("/sys/class/block", "/dev", labels[i]);
 	if (!seed_dev)
 		return 0;
-	/* vfat is not among the appliance's modules yet (a DOCKER disk of vfat must stay unmounted:
-	 * see datadisk.c); an iso9660 seed is what QEMU, libvirt and Proxmox make. */
+	/* iso9660 is what QEMU, libvirt and Proxmox make; vfat what cloud-localds makes on request. */
 	modules_load_quietly("isofs");
+	modules_load_quietly("vfat");
 	mkdirs(SEED_DIR, 0700);
 	int err = 0;
 	for (size_t i = 0; i < 2; i++) {

@@ -111,6 +111,20 @@ int datadisk_setup(void)
 		     cfg->disk_label, cfg->disk_wait_ms);
 		return mount_tmpfs();
 	}
+	/* The engine keeps overlay2 layers, xattrs and owners there: a filesystem that has them, or
+	 * none (a FAT stick that happens to be labelled DOCKER is not written to). */
+	static const char *const engine_fs[] = { "ext4", "ext3", "ext2", "xfs", "btrfs" };
+	char type[32] = "";
+	size_t i = 0;
+	if (disk_type_of(dev, type, sizeof type) == 0)
+		for (; i < sizeof engine_fs / sizeof engine_fs[0] && strcmp(type, engine_fs[i]); i++)
+			;
+	if (*type && i == sizeof engine_fs / sizeof engine_fs[0]) {
+		err("disk: %s (LABEL=%s) is %s, which cannot hold the engine's data (ext4, xfs or btrfs); it is left "
+		    "untouched, /var/lib/docker is a tmpfs: state will be LOST", dev, cfg->disk_label, type);
+		free(dev);
+		return mount_tmpfs();
+	}
 	struct libmnt_context *mc = mnt_new_context();
 	int rc = -ENOMEM;
 	if (mc) {

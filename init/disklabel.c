@@ -13,7 +13,8 @@
 #include "disklabel.h"
 #include "log.h"
 
-int disk_label_of(const char *dev, char *label, size_t size)
+/* One superblock value (LABEL, TYPE) of dev, as libblkid finds it. */
+static int probe_value(const char *dev, const char *name, char *out, size_t size)
 {
 	const char *v = NULL;
 	blkid_probe pr = blkid_new_probe_from_filename(dev);
@@ -22,13 +23,16 @@ int disk_label_of(const char *dev, char *label, size_t size)
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_TYPE);
 	int rc = blkid_do_safeprobe(pr);
-	if (rc == 0 && blkid_probe_lookup_value(pr, "LABEL", &v, NULL) == 0 && v)
-		snprintf(label, size, "%s", v);
+	if (rc == 0 && blkid_probe_lookup_value(pr, name, &v, NULL) == 0 && v)
+		snprintf(out, size, "%s", v);
 	else
 		rc = -ENOENT;
 	blkid_free_probe(pr);
 	return rc == 0 ? 0 : -ENOENT;
 }
+
+int disk_label_of(const char *dev, char *label, size_t size) { return probe_value(dev, "LABEL", label, size); }
+int disk_type_of(const char *dev, char *type, size_t size) { return probe_value(dev, "TYPE", type, size); }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {

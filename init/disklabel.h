@@ -4,6 +4,7 @@
 #define OD_DISKLABEL_H
 #include <stddef.h>
 int disk_label_of(const char *dev, char *label, size_t size);  /* 0, or -ENOENT: no label */
+int disk_type_of(const char *dev, char *type, size_t size);    /* "ext4", "vfat"...; -ENOENT: none found */
 /* The first device (by name) under sysblock whose devdir/NAME has that label; malloc'd, or NULL. */
 char *disk_find_label(const char *sysblock, const char *devdir, const char *label);
 /* The first device (by name) under sysblock whose NAME/serial (a virtio disk's serial) is serial;

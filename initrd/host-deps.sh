@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(musl-tools libmount-dev libblkid-dev libkmod-dev dosfstools linux-libc-dev gcc make libcmocka-dev autoconf automake libtool pkg-config dpkg-dev
       cpio zstd lz4 xz-utils kmod squashfs-tools e2fsprogs qemu-system-x86 qemu-utils busybox-static python3 binutils
       openssh-client                    # qemu-tests/test_ssh.py: ssh and ssh-keygen on the host side
-      xorriso                           # qemu-tests/test_config.py: a NoCloud seed (iso9660, label cidata)
+      xorriso mtools                    # qemu-tests/test_config.py: NoCloud seeds (iso9660 cidata, vfat CIDATA)
       libcjson-dev libhttp-parser-dev libyaml-dev   # the unit tests, which need no Debian 13 fetch
       clang libclang-rt-14-dev)   # fuzzing and the sanitizer builds of the unit tests (clang 14, bookworm)
 missing=()

@@ -21,7 +21,7 @@ set -euo pipefail
 
 # The modules a docker host in a VM needs; their dependencies and softdeps are added below.
 MODULES=(virtio_pci virtio_net virtio_blk virtio_scsi sd_mod virtio_rng virtio_console
-         ext4 overlay loop squashfs isofs fuse 9p 9pnet_virtio virtiofs
+         ext4 overlay loop squashfs isofs vfat nls_cp437 nls_utf8 nls_ascii fuse 9p 9pnet_virtio virtiofs
          bridge br_netfilter veth macvlan ipvlan vxlan dummy tun llc stp
          nf_tables nft_compat nft_chain_nat nft_ct nft_nat nft_masq nft_reject_inet nf_nat nf_conntrack
          nf_conntrack_netlink xt_conntrack xt_MASQUERADE xt_addrtype xt_nat xt_tcpudp xt_mark

@@ -103,18 +103,25 @@ class ApplianceError(AssertionError):
     """A wait that timed out or a VM that died; the message carries the expectation and the console tail."""
 
 
-def make_seed(path, user_data, meta_data='instance-id: onlydocker-test\n', label='cidata'):
-    """A NoCloud seed as cloud-init's tools make it: an iso9660 filesystem labelled cidata holding
-    user-data and meta-data (xorriso, a host package). Returns the QEMU arguments that attach it
-    read-only on virtio-blk."""
+def make_seed(path, user_data, meta_data='instance-id: onlydocker-test\n', label='cidata', fs='iso9660'):
+    """A NoCloud seed as cloud-init's tools make it: an iso9660 (xorriso) or vfat (mkfs.vfat and
+    mcopy) filesystem labelled cidata holding user-data and meta-data. Returns the QEMU arguments
+    that attach it read-only on virtio-blk."""
     d = path + '.d'
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     for name, text in (('user-data', user_data), ('meta-data', meta_data)):
         with open(os.path.join(d, name), 'w') as f:
             f.write(text)
-    subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-V', label, '-J', '-r', '-o', path, d], check=True,
-                   stdin=subprocess.DEVNULL, capture_output=True)
+    if fs == 'vfat':
+        with open(path, 'wb') as f:
+            f.truncate(2 << 20)
+        subprocess.run(['mkfs.vfat', '-n', label, path], check=True, stdin=subprocess.DEVNULL, capture_output=True)
+        subprocess.run(['mcopy', '-i', path, os.path.join(d, 'user-data'), os.path.join(d, 'meta-data'), '::'],
+                       check=True, stdin=subprocess.DEVNULL, capture_output=True)
+    else:
+        subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-V', label, '-J', '-r', '-o', path, d], check=True,
+                       stdin=subprocess.DEVNULL, capture_output=True)
     shutil.rmtree(d)
     return ['-drive', 'file=%s,format=raw,if=virtio,readonly=on' % path]
 

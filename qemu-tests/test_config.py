@@ -102,8 +102,8 @@ def test_a_key_of_the_disk_alone_applies(vm):
 
 def test_a_document_that_is_not_yaml_changes_nothing_and_the_boot_goes_on():
     # No data disk; a seed alone applies (a cloud-config header, as cloud-init wants), the broken
-    # fw_cfg document nothing.
-    seed = make_seed(os.path.join(SEEDS, 'alone.iso'), '#cloud-config\nhostname: fromseed\n')
+    # fw_cfg document nothing. This seed is vfat labelled CIDATA, as `cloud-localds -f vfat` makes it.
+    seed = make_seed(os.path.join(SEEDS, 'alone.img'), '#cloud-config\nhostname: fromseed\n', label='CIDATA', fs='vfat')
     with Appliance(disk=False, config='hostname: broken\nonlydocker:\n  disk: [unclosed\n', qemu_args=seed) as vm:
         vm.wait_for(DOM0_BANNER, timeout=300)
         assert re.search(r'config: fw_cfg opt/org\.onlydocker/config: line \d+, column \d+: not valid YAML: .*; ignored whole',

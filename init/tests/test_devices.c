@@ -128,7 +128,13 @@ static void label_of_each_kind(void **st)
 	snprintf(path, sizeof path, "%s/dev/vdc", dir);
 	assert_int_equal(disk_label_of(path, label, sizeof label), 0);
 	assert_string_equal(label, "DOCKER");
+	assert_int_equal(disk_type_of(path, label, sizeof label), 0);
+	assert_string_equal(label, "vfat");
+	snprintf(path, sizeof path, "%s/dev/vdb", dir);
+	assert_int_equal(disk_type_of(path, label, sizeof label), 0);
+	assert_string_equal(label, "ext4");
 	snprintf(path, sizeof path, "%s/dev/vdd", dir);
+	assert_int_equal(disk_type_of(path, label, sizeof label), -ENOENT);
 	assert_int_equal(disk_label_of(path, label, sizeof label), -ENOENT);
 	snprintf(path, sizeof path, "%s/dev/nothere", dir);
 	assert_true(disk_label_of(path, label, sizeof label) < 0);
