@@ -346,7 +346,38 @@ void cfgdoc_free(struct config *c)
 	c->doc = NULL;
 }
 
+/* A NoCloud seed's meta-data: its local-hostname (the first label of a dotted name) is the
+ * hostname unless the user-data says another; instance-id and the rest are not ours. */
+static void meta_top(struct walk *w, const yaml_node_t *root)
+{
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = yaml_document_get_node(w->doc, p->key), *v = yaml_document_get_node(w->doc, p->value);
+		const char *kn = k ? doc_scalar(k) : NULL, *vs = v ? doc_scalar(v) : NULL;
+		char name[64];
+		if (!kn || strcmp(kn, "local-hostname"))
+			continue;
+		if (!vs || (size_t)snprintf(name, sizeof name, "%.*s", (int)strcspn(vs, "."), vs) >= sizeof name)
+			doc_problem(w, v ? v : k, "local-hostname: must be a host name; ignored");
+		else
+			set(w, k, v, "hostname", name);
+	}
+}
+
+static int apply(const char *source, const char *text, size_t len, struct config *c, void (*report)(const char *),
+		 void (*walk)(struct walk *w, const yaml_node_t *root));
+
 int cfgdoc_apply(const char *source, const char *text, size_t len, struct config *c, void (*report)(const char *))
+{
+	return apply(source, text, len, c, report, top);
+}
+
+int cfgdoc_metadata(const char *source, const char *text, size_t len, struct config *c, void (*report)(const char *))
+{
+	return apply(source, text, len, c, report, meta_top);
+}
+
+static int apply(const char *source, const char *text, size_t len, struct config *c, void (*report)(const char *),
+		 void (*walk)(struct walk *w, const yaml_node_t *root))
 {
 	struct walk w = { .source = source, .c = c, .report = report };
 	yaml_parser_t parser;
@@ -375,7 +406,7 @@ int cfgdoc_apply(const char *source, const char *text, size_t len, struct config
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	int r = 0;
 	if (root && root->type == YAML_MAPPING_NODE) {
-		top(&w, root);
+		walk(&w, root);
 		r = w.problems;
 	} else if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) {
 		doc_problem(&w, root, "the document must be a mapping of keys, not %s; ignored whole", doc_kind(root));

@@ -16,6 +16,10 @@
 int cfgdoc_apply(const char *source, const char *text, size_t len, struct config *c,
 		 void (*report)(const char *msg));
 void cfgdoc_free(struct config *c);     /* c->doc */
+/* A NoCloud seed's meta-data (YAML): local-hostname as the hostname; the other keys are not ours
+ * and pass unsaid. Returns as cfgdoc_apply(). */
+int cfgdoc_metadata(const char *source, const char *text, size_t len, struct config *c,
+		    void (*report)(const char *msg));
 
 /* c->doc, the structured keys, each checked whole (a bad entry is said and left out, or marked):
  *   "onboot": [ {name, image, command[], entrypoint[], env[], binds[], privileged, cap_add[],

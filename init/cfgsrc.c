@@ -23,6 +23,7 @@
 #define FWCFG_DOC "/sys/firmware/qemu_fw_cfg/by_name/" CONFIG_FWCFG "/raw"
 #define SEED_DIR "/run/onlydocker/seed"
 #define SEED_DOC SEED_DIR "/user-data"
+#define SEED_META SEED_DIR "/meta-data"
 #define SSH_KEYS_OUT "/run/onlydocker/config_authorized_keys"   /* dom0: /host/run/... (ssh.sh) */
 
 /* A NoCloud seed (cloud-init's format: a filesystem labelled cidata or CIDATA holding user-data
@@ -38,10 +39,12 @@ static const struct source {
 	int (*open)(void);      /* makes path readable: 1, 0 when the source is absent, or -errno */
 	void (*close)(void);
 	int cloud_config;       /* cloud-init's rule: the document must start with #cloud-config */
+	int metadata;           /* a seed's meta-data: its local-hostname alone */
 } sources[] = {
-	{ "data disk " DISK_DOC, DISK_DOC, NULL, NULL, 0 },
-	{ "NoCloud seed user-data", SEED_DOC, seed_mount, seed_umount, 1 },
-	{ "fw_cfg " CONFIG_FWCFG, FWCFG_DOC, NULL, NULL, 0 },
+	{ "data disk " DISK_DOC, DISK_DOC, NULL, NULL, 0, 0 },
+	{ "NoCloud seed meta-data", SEED_META, seed_mount, seed_umount, 0, 1 },
+	{ "NoCloud seed user-data", SEED_DOC, seed_mount, seed_umount, 1, 0 },
+	{ "fw_cfg " CONFIG_FWCFG, FWCFG_DOC, NULL, NULL, 0, 0 },
 };
 
 static char *seed_dev;
@@ -134,9 +137,11 @@ int config_sources(const char *cmdline)
 			free(text);
 			continue;
 		}
-		r = cfgdoc_apply(s->name, text, len, &next, report);
+		r = (s->metadata ? cfgdoc_metadata : cfgdoc_apply)(s->name, text, len, &next, report);
 		free(text);
-		if (r >= 0)     /* a document read but ignored whole is not a source used */
+		/* A document read but ignored whole is not a source used; nor is meta-data, the seed's
+		 * description (its local-hostname shows as the hostname). */
+		if (r >= 0 && !s->metadata)
 			snprintf(used + strlen(used), sizeof used - strlen(used), "%s%s", *used ? ", " : "", s->name);
 	}
 	if (!*used) {

@@ -103,11 +103,16 @@ def test_a_key_of_the_disk_alone_applies(vm):
 def test_a_document_that_is_not_yaml_changes_nothing_and_the_boot_goes_on():
     # No data disk; a seed alone applies (a cloud-config header, as cloud-init wants), the broken
     # fw_cfg document nothing. This seed is vfat labelled CIDATA, as `cloud-localds -f vfat` makes it.
-    seed = make_seed(os.path.join(SEEDS, 'alone.img'), '#cloud-config\nhostname: fromseed\n', label='CIDATA', fs='vfat')
+    # Its meta-data's local-hostname (an FQDN: its first label) is the hostname, the user-data
+    # setting none.
+    seed = make_seed(os.path.join(SEEDS, 'alone.img'), '#cloud-config\nonlydocker: {daemon: {labels: [from=seed]}}\n',
+                     meta_data='instance-id: i-1\nlocal-hostname: frommeta.example.test\n', label='CIDATA', fs='vfat')
     with Appliance(disk=False, config='hostname: broken\nonlydocker:\n  disk: [unclosed\n', qemu_args=seed) as vm:
         vm.wait_for(DOM0_BANNER, timeout=300)
         assert re.search(r'config: fw_cfg opt/org\.onlydocker/config: line \d+, column \d+: not valid YAML: .*; ignored whole',
                          vm.text), vm.init_lines()
         assert 'config: documents applied: NoCloud seed user-data; then the kernel command line' in vm.text, vm.init_lines()
         out, _ = vm.run('hostname', check=True)
-        assert out.strip() == 'fromseed', out
+        assert out.strip() == 'frommeta', out
+        out, _ = vm.run("docker info -f '{{json .Labels}}'", check=True, timeout=60)
+        assert re.search(r'^\["from=seed"\]$', out, re.M), out

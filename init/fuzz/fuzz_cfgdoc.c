@@ -11,6 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct config c;
 	config_defaults(&c);
 	cfgdoc_apply("fuzz", (const char *)data, size, &c, quiet);
+	cfgdoc_metadata("fuzz", (const char *)data, size, &c, quiet);     /* a seed's meta-data */
 	config_finalise(&c);
 	cfgdoc_free(&c);
 	return 0;

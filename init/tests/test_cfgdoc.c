@@ -293,6 +293,25 @@ static void bad_entries_said_with_line_and_column_and_left_out_or_marked(void **
 	cfgdoc_free(&c);
 }
 
+static void seed_meta_data_gives_the_hostname_below_the_user_data(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	const char *meta = "instance-id: iid-1\nlocal-hostname: vm7.example.test\nnetwork-interfaces: x\n";
+	reports = 0;
+	assert_int_equal(cfgdoc_metadata("meta-data", meta, strlen(meta), &c, report), 0);
+	assert_int_equal(reports, 0);                   /* the keys that are not ours pass unsaid */
+	assert_string_equal(c.hostname, "vm7");         /* a dotted name's first label */
+	assert_int_equal(apply("hostname: web\n", &c), 0);
+	assert_string_equal(c.hostname, "web");         /* the user-data, read after it, wins */
+	meta = "local-hostname: -bad-\n";
+	reports = 0;
+	assert_int_equal(cfgdoc_metadata("meta-data", meta, strlen(meta), &c, report), 1);
+	assert_string_equal(c.hostname, "web");
+	assert_non_null(strstr(lines[0], "not a valid hostname"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +325,7 @@ int main(void)
 		cmocka_unit_test(daemon_is_daemon_json_as_json),
 		cmocka_unit_test(onboot_services_and_compose_checked_into_the_doc),
 		cmocka_unit_test(bad_entries_said_with_line_and_column_and_left_out_or_marked),
+		cmocka_unit_test(seed_meta_data_gives_the_hostname_below_the_user_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
