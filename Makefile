@@ -112,12 +112,12 @@ UNIT_SRC_applets := init/applets.c
 UNIT_SRC_enginelife := init/enginelife.c
 # The system containers' state machine (syscont.c, which the test includes whole) against a fake
 # engine client.
-UNIT_SRC_syscont := init/syscont_spec.c init/cmdline.c init/tests/log_stub.c
+UNIT_SRC_syscont := init/syscont_spec.c init/cmdline.c init/tests/fake_client.c init/tests/log_stub.c
 UNIT_LIBS_syscont := -lcjson
 # The document's containers (workloads.c, which the test includes whole) against a fake engine
 # client, from documents read by the real parser.
 UNIT_SRC_workloads := init/workload_spec.c init/syscont_spec.c init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c \
-	init/cmdline.c init/tests/log_stub.c
+	init/cmdline.c init/tests/fake_client.c init/tests/log_stub.c
 UNIT_LIBS_workloads := -lyaml -lcjson
 
 UNIT_TESTS := $(addprefix $(UNIT_DIR)/test_,$(UNIT_NAMES))

@@ -6,6 +6,7 @@
 #include <cJSON.h>
 #include <poll.h>
 #include <stddef.h>
+#include <string.h>
 
 /* The API version init's requests are written for (Docker 26.1). Every path says it, so a newer
  * engine answers as this version did; engine_api_check() refuses an engine that cannot. */
@@ -83,6 +84,18 @@ const char *engine_failure(int status, const char *body);
 static inline cJSON *engine_json(int status, int want, const char *body)
 {
 	return status == want ? cJSON_Parse(body) : NULL;
+}
+/* A create's answer: 0 with the new container's Id copied into id (n bytes), or -1 when it was not
+ * answered 201 with one (engine_failure(status, body) says why). */
+static inline int engine_created_id(int status, const char *body, char *id, size_t n)
+{
+	cJSON *j = engine_json(status, 201, body);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "Id");
+	int ok = cJSON_IsString(v) && strlen(v->valuestring) < n;
+	if (ok)
+		strcpy(id, v->valuestring);
+	cJSON_Delete(j);
+	return ok ? 0 : -1;
 }
 /* engine_call() with a printf-style path, ENGINE_API prefixed (a path over 512 bytes: -EINVAL). */
 struct ereq *engine_callf(const char *method, const char *json_body, int timeout_ms, ereq_done_fn done, void *arg,

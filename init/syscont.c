@@ -135,15 +135,10 @@ static void create_done(struct ereq *r, int status, const char *body, size_t len
 {
 	(void)r; (void)len;
 	struct sysc *s = arg;
-	cJSON *j = engine_json(status, 201, body);
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
-	if (!cJSON_IsString(id)) {
-		cJSON_Delete(j);
+	if (engine_created_id(status, body, s->id, sizeof s->id) < 0) {
 		failed(s, "create", status, body);
 		return;
 	}
-	snprintf(s->id, sizeof s->id, "%s", id->valuestring);
-	cJSON_Delete(j);
 	go(s);
 }
 

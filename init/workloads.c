@@ -168,12 +168,7 @@ static void job_created(struct ereq *r, int status, const char *body, size_t len
 	struct job *j = arg;
 	if (interrupted(status))
 		return;
-	cJSON *c = engine_json(status, 201, body);
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "Id");
-	if (cJSON_IsString(id))
-		snprintf(j->id, sizeof j->id, "%s", id->valuestring);
-	cJSON_Delete(c);
-	if (!j->id[0]) {
+	if (engine_created_id(status, body, j->id, sizeof j->id) < 0) {
 		job_failed(j, "create: %s", engine_failure(status, body));
 		return;
 	}
@@ -308,12 +303,7 @@ static void svc_created(struct ereq *r, int status, const char *body, size_t len
 {
 	(void)r; (void)len;
 	struct svc *s = arg;
-	cJSON *c = engine_json(status, 201, body);
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "Id");
-	if (cJSON_IsString(id))
-		snprintf(s->id, sizeof s->id, "%s", id->valuestring);
-	cJSON_Delete(c);
-	if (!cJSON_IsString(id)) {
+	if (engine_created_id(status, body, s->id, sizeof s->id) < 0) {
 		svc_failed(s, status == 409 ? "a container of that name that is no service is in the way; left alone"
 			   : "create", status, engine_failure(status, body));
 		return;

@@ -22,44 +22,10 @@
 #include "shutdown.h"
 #include "syscont.h"
 #include "syscont_spec.h"
+#include "fake_client.h"
 #include "../syscont.c"     /* whole, so each test starts from a fresh state (its statics) */
 
 /* ---- the fakes ---- */
-struct call {
-	char method[8], path[200];
-	char *body;
-	ereq_done_fn done;
-	void *arg;
-};
-static struct call calls[64];
-static int ncalls;
-static struct ereq *const dummy = (struct ereq *)&calls;
-
-struct ereq *engine_call(const char *method, const char *path, const char *json_body, int body_fd, int timeout_ms,
-			 ereq_done_fn done, ereq_chunk_fn chunk, void *arg)
-{
-	(void)body_fd; (void)timeout_ms; (void)chunk;
-	assert_true(ncalls < 64);
-	struct call *c = &calls[ncalls++];
-	snprintf(c->method, sizeof c->method, "%s", method);
-	snprintf(c->path, sizeof c->path, "%s", path + strlen(ENGINE_API) * !strncmp(path, ENGINE_API, strlen(ENGINE_API)));
-	c->body = json_body ? strdup(json_body) : NULL;
-	c->done = done;
-	c->arg = arg;
-	return dummy;
-}
-
-struct ereq *engine_callf(const char *method, const char *json_body, int timeout_ms, ereq_done_fn done, void *arg,
-			  const char *fmt, ...)
-{
-	char path[256] = ENGINE_API;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(path + strlen(path), sizeof path - strlen(path), fmt, ap);
-	va_end(ap);
-	return engine_call(method, path, json_body, -1, timeout_ms, done, NULL, arg);
-}
-
 static engine_event_fn event_fn;
 static engine_ended_fn ended_fn;
 static int subscriptions;
@@ -71,8 +37,6 @@ struct ereq *engine_events(const char *filters, engine_event_fn fn, engine_ended
 	subscriptions++;
 	return dummy;
 }
-const char *engine_errmsg(const char *body) { return body ? body : ""; }
-const char *engine_failure(int status, const char *body) { (void)status; return engine_errmsg(body); }
 
 static struct engine_listener *listener;
 static int ready, shutting_down, leases_awaited;
@@ -116,36 +80,6 @@ static void fire_timers(void)
 }
 
 /* ---- driving it ---- */
-/* The one pending call whose method and path are these (the path may end in '*'), or a failure. */
-static int find(const char *method, const char *path)
-{
-	size_t n = strlen(path);
-	int wild = n && path[n - 1] == '*';
-	for (int i = 0; i < ncalls; i++)
-		if (calls[i].done && !strcmp(calls[i].method, method) &&
-		    (wild ? !strncmp(calls[i].path, path, n - 1) : !strcmp(calls[i].path, path)))
-			return i;
-	return -1;
-}
-
-static int pending(const char *method, const char *path) { return find(method, path) >= 0; }
-
-static void answer(const char *method, const char *path, int status, const char *body)
-{
-	int i = find(method, path);
-	if (i < 0) {
-		for (int k = 0; k < ncalls; k++)
-			if (calls[k].done)
-				fprintf(stderr, "  pending: %s %s\n", calls[k].method, calls[k].path);
-		fail_msg("no pending %s %s", method, path);
-	}
-	ereq_done_fn done = calls[i].done;
-	calls[i].done = NULL;
-	done(dummy, status, body, body ? strlen(body) : 0, calls[i].arg);
-	free(calls[i].body);
-	calls[i].body = NULL;
-}
-
 static void die(const char *name, const char *id)
 {
 	char ev[256];
@@ -167,9 +101,7 @@ static int setup(void **st)
 	ups = 0;
 	events = NULL;
 	syscont_setup();
-	for (int i = 0; i < ncalls; i++)
-		free(calls[i].body);
-	ncalls = 0;
+	calls_reset();
 	memset(armed, 0, sizeof armed);
 	shutting_down = 0;
 	ready = 1;

@@ -1,5 +1,5 @@
-/* The document's containers (workloads.c over workload_spec.c) against a fake engine client: each
- * request is queued here and the test answers it as dockerd would. The documents are real ones,
+/* The document's containers (workloads.c over workload_spec.c) against a fake engine client
+ * (fake_client.c): each request is queued and the test answers it as dockerd would. The documents are real ones,
  * read by cfgdoc.c. workloads.c is included whole, so each test starts from a fresh boot. */
 #define _GNU_SOURCE
 #include <cJSON.h>
@@ -14,46 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "cfgdoc.h"
+#include "fake_client.h"
 #include "log_stub.h"
 #include "../workloads.c"
 
 /* ---- the fakes ---- */
-struct call {
-	char method[8], path[300];
-	char *body;
-	ereq_done_fn done;
-	void *arg;
-};
-static struct call calls[64];
-static int ncalls;
-static struct ereq *const dummy = (struct ereq *)&calls;
-
-struct ereq *engine_call(const char *method, const char *path, const char *json_body, int body_fd, int timeout_ms,
-			 ereq_done_fn done, ereq_chunk_fn chunk, void *arg)
-{
-	(void)body_fd; (void)timeout_ms; (void)chunk;
-	assert_true(ncalls < 64);
-	struct call *c = &calls[ncalls++];
-	snprintf(c->method, sizeof c->method, "%s", method);
-	snprintf(c->path, sizeof c->path, "%s", path + strlen(ENGINE_API) * !strncmp(path, ENGINE_API, strlen(ENGINE_API)));
-	c->body = json_body ? strdup(json_body) : NULL;
-	c->done = done;
-	c->arg = arg;
-	return dummy;
-}
-
-struct ereq *engine_callf(const char *method, const char *json_body, int timeout_ms, ereq_done_fn done, void *arg,
-			  const char *fmt, ...)
-{
-	char path[300] = ENGINE_API;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(path + strlen(path), sizeof path - strlen(path), fmt, ap);
-	va_end(ap);
-	return engine_call(method, path, json_body, -1, timeout_ms, done, NULL, arg);
-}
-const char *engine_failure(int status, const char *body) { (void)status; return body ? body : "?"; }
-
 /* image_fetch: recorded, answered by the test. */
 static struct { char ref[256]; image_fn fn; void *arg; } fetches[16];
 static int nfetches;
@@ -77,43 +42,6 @@ const char *console_tty(void) { return "/dev/ttyS0"; }
 static void over_cb(int ok) { overs = ok; }
 
 /* ---- driving it ---- */
-static int find(const char *method, const char *path)
-{
-	size_t n = strlen(path);
-	int wild = n && path[n - 1] == '*';
-	for (int i = 0; i < ncalls; i++)
-		if (calls[i].done && !strcmp(calls[i].method, method) &&
-		    (wild ? !strncmp(calls[i].path, path, n - 1) : !strcmp(calls[i].path, path)))
-			return i;
-	return -1;
-}
-
-static void answer_len(const char *method, const char *path, int status, const char *body, size_t len)
-{
-	int i = find(method, path);
-	if (i < 0) {
-		for (int k = 0; k < ncalls; k++)
-			if (calls[k].done)
-				fprintf(stderr, "  pending: %s %s\n", calls[k].method, calls[k].path);
-		fail_msg("no pending %s %s", method, path);
-	}
-	ereq_done_fn done = calls[i].done;
-	calls[i].done = NULL;
-	done(dummy, status, body, len, calls[i].arg);
-}
-static void answer(const char *method, const char *path, int status, const char *body)
-{
-	answer_len(method, path, status, body, body ? strlen(body) : 0);
-}
-static int pending(const char *method, const char *path) { return find(method, path) >= 0; }
-static int npending(void)
-{
-	int n = 0;
-	for (int i = 0; i < ncalls; i++)
-		n += !!calls[i].done;
-	return n;
-}
-
 static void fetched(const char *ref, int rc)
 {
 	for (int i = 0; i < nfetches; i++)
@@ -147,9 +75,8 @@ static struct config conf;
 static void boot(const char *doc)
 {
 	static char compose[64];
-	for (int i = 0; i < ncalls; i++)
-		free(calls[i].body);
-	ncalls = nfetches = 0;
+	calls_reset();
+	nfetches = 0;
 	memset(&job, 0, sizeof job);
 	phase = IDLE;
 	onboot_i = 0;
@@ -323,8 +250,7 @@ static void an_entry_that_does_not_end_in_time_is_killed(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	for (int i = 0; i < ncalls; i++)
-		free(calls[i].body);
+	calls_reset();
 	cfgdoc_free(&conf);
 	return 0;
 }
