@@ -201,7 +201,7 @@ static void base64_as_base64_d_reads_it(void **st)
 	assert_int_equal(base64_decode("", out), 0);
 	assert_int_equal(base64_decode("/+8=", out), 2);
 	assert_memory_equal(out, "\xff\xef", 2);
-	static const char *const bad[] = { "a", "aGVsbG8=x", "aGVsbG8==", "aGV*bG8=", "aGVsbA===" };
+	static const char *const bad[] = { "a", "aGVsbG8=x", "aGVsbG8==", "aGV*bG8=", "aGVsbA===", "aGU=aGU=" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(base64_decode(bad[i], out), -EINVAL);
 }
