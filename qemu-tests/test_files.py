@@ -99,12 +99,16 @@ def stat(vm, path):
 
 def test_files_are_written_with_their_modes_and_owners(vm):
     ready(vm)
-    assert stat(vm, '/host/etc/onlydocker-test/plain') == '640 1000 100\nhello\n'
-    assert stat(vm, '/host/var/lib/docker/onlydocker/persist/b64') == '600 0 0\nhello from b64\n'
-    assert stat(vm, '/host/opt/declared/x') == '644 0 0\ndeclared\n'
-    # The data disk's document and fw_cfg's: the later wins for one path, append adds to it.
-    assert stat(vm, '/host/etc/onlydocker-test/both') == '644 0 0\nfrom fw_cfg\n'
-    assert stat(vm, '/host/var/lib/docker/onlydocker/disk-only') == '644 0 0\ndisk\nappended\n'
+    want = {
+        '/host/etc/onlydocker-test/plain': '640 1000 100\nhello\n',
+        '/host/var/lib/docker/onlydocker/persist/b64': '600 0 0\nhello from b64\n',
+        '/host/opt/declared/x': '644 0 0\ndeclared\n',
+        # The data disk's document and fw_cfg's: the later wins for one path, append adds to it.
+        '/host/etc/onlydocker-test/both': '644 0 0\nfrom fw_cfg\n',
+        '/host/var/lib/docker/onlydocker/disk-only': '644 0 0\ndisk\nappended\n',
+    }
+    got = {path: stat(vm, path) for path in want}
+    assert got == want, got
     assert re.search(r'write_files: 8 written, 0 already so, 3 refused', vm.text), vm.init_lines()
 
 
