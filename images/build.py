@@ -17,9 +17,13 @@ from dockerarchive import Layer, write_archive
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIB_DIRS = ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "usr/lib64", "lib", "usr/lib"]
 # dom0's links into the engine image (bind-mounted at ENGINE_DIR): the docker CLI, its plugins, the
-# glibc they need, and OpenSSH: its server with ssh-keygen, and the client with scp.
+# glibc they need, OpenSSH: its server with ssh-keygen, and the client with scp; tzdata's zone files.
 ENGINE_LINKS = ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib/x86_64-linux-gnu", "usr/lib64",
-                "usr/sbin/sshd", "usr/lib/openssh", "usr/bin/ssh-keygen", "usr/bin/ssh", "usr/bin/scp"]
+                "usr/sbin/sshd", "usr/lib/openssh", "usr/bin/ssh-keygen", "usr/bin/ssh", "usr/bin/scp",
+                "usr/share/zoneinfo"]
+# The host's time zone (the document's `timezone`, host.c), through its root at /host: dom0 shows
+# what the host does, and a host without one leaves these dangling, which glibc reads as UTC.
+HOST_LINKS = ["etc/localtime", "etc/timezone"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Debian's hooks kept in the dhcpcd image; the others configure services it lacks (NTP,
 # timesyncd, chrony) or the container's own hostname, and 20-resolv.conf is replaced by ours.
@@ -243,6 +247,8 @@ def build_dom0(pkg, versions, conf, mtime, created):
     # The engine's socket through the host's root (bound at /host), not a bind of the socket file:
     # dockerd makes a new socket each time it starts, and a kept dom0 (live restore) must reach it.
     layer.symlink("var/run/docker.sock", "/host/var/run/docker.sock")
+    for path in HOST_LINKS:
+        layer.symlink(path, f"/host/{path}")
     add_ours(layer, "dom0/entrypoint.sh", "entrypoint.sh", 0o755)
     add_ours(layer, "dom0/profile", "etc/profile", 0o644)
     # Remote access (ssh.sh, started by the entrypoint): sshd and ssh-keygen are the engine

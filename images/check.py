@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 
 import rootfs_check
-from build import ENGINE_LINKS, read_kv
+from build import ENGINE_LINKS, HOST_LINKS, read_kv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 results = {"passed": 0, "failed": 0, "skipped": 0}
@@ -189,6 +189,10 @@ def main():
             ti = ents.get("var/run/docker.sock", (None,))[0]
             check("dom0: /var/run/docker.sock links to the host's (a bind of the socket file goes stale when dockerd restarts)",
                   ti is not None and ti.issym() and ti.linkname == "/host/var/run/docker.sock", ti and ti.linkname)
+            for path in HOST_LINKS:
+                ti = ents.get(path, (None,))[0]
+                check(f"dom0: /{path} links to the host's (its time zone)", ti is not None and ti.issym()
+                      and ti.linkname == f"/host/{path}", ti and ti.linkname)
             for path in ENGINE_LINKS:
                 ti = ents.get(path, (None,))[0]
                 check(f"dom0: /{path} links into the engine image", ti is not None and ti.issym()

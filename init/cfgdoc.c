@@ -2,7 +2,7 @@
  * level: cloud-init's `hostname` and `ssh_authorized_keys`, and `onlydocker:`, whose keys (nested
  * mappings or dotted names: `disk: {wait: 10}` or `disk.wait: 10`) are the od. keys without the
  * prefix, each set through cmdline.c's table so that a value means what it means on the kernel
- * command line. Each problem is one line naming source, line, column and key; the rest applies. */
+ * command line; the structured keys are read by cfgdoc_units.c and cfgdoc_host.c. Each problem is one line naming source, line, column and key; the rest applies. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -202,6 +202,7 @@ static const struct doc_key {
 	{ "onboot", doc_onboot },
 	{ "services", doc_services },
 	{ "compose", doc_compose },
+	{ "write_files.dirs", doc_write_files_dirs },
 };
 
 /* One key of the onlydocker section, prefix the dotted path so far: a value sets its od. key, a
@@ -308,9 +309,11 @@ static const struct doc_key tops[] = {
 	{ "onlydocker", onlydocker },
 	{ "hostname", hostname },
 	{ "ssh_authorized_keys", ssh_authorized_keys },
+	{ "write_files", doc_write_files },
+	{ "timezone", doc_timezone },
 };
 /* cloud-init keys this version knows but does not apply: said, never silently ignored. */
-static const char *const later[] = { "write_files", "ntp", "timezone", "runcmd", "bootcmd", "users", "packages" };
+static const char *const later[] = { "ntp", "runcmd", "bootcmd", "users", "packages" };
 
 static void top(struct walk *w, const yaml_node_t *root)
 {

@@ -27,6 +27,13 @@ int cfgdoc_metadata(const char *source, const char *text, size_t len, struct con
  *   "services": { NAME: {image, command[], ..., network, ports[], restart} | null (a bad entry:
  *               whatever runs under that name is left alone) }
  *   "compose": "/var/lib/docker/.../compose.yaml"
+ *   "write_files": [ {path, content (absent: empty), base64 (true: content is base64, known good),
+ *               mode, uid, gid (absent: 0644 root's, or an appended file's own), append,
+ *               entry ("write_files entry 2"), at ("SOURCE: line L, column C")} ... ], every
+ *               document's, in the sources' order; path absolute and clean (no '.', '..', '//')
+ *   "write_files_dirs": [ "/opt/x" ... ]: declared beyond /etc and /var/lib/docker/onlydocker,
+ *               clean, none in or holding /proc, /sys, /dev, /var/lib/docker
+ *   "timezone": {zone: "Europe/Berlin" (letters, digits, _ + - /; no '.'), at}
  * Optional fields are absent when not given. */
 
 /* [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp|sctp]: 0, or -EINVAL. ip "" when not given. */

@@ -59,4 +59,7 @@ cJSON *doc_entry(struct walk *w, const yaml_node_t *map, const char *what, const
 void doc_onboot(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
 void doc_services(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
 void doc_compose(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
+void doc_write_files(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
+void doc_write_files_dirs(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
+void doc_timezone(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
 #endif

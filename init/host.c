@@ -1,6 +1,7 @@
-/* The host's identity and plumbing before the engine: entropy, hostname, loopback, and the
- * files in /etc that dockerd and the system containers read. */
+/* The host's identity and plumbing before the engine: entropy, hostname, loopback, the
+ * documents' timezone, and the files in /etc that dockerd and the system containers read. */
 #define _GNU_SOURCE
+#include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,8 @@
 #include "log.h"
 
 #define ENTROPY_WAIT_MS 30000
+/* tzdata's zone files: the engine image's (mkinitrd.sh), linked here in the root. */
+#define ZONEINFO "/usr/share/zoneinfo"
 
 /* Go's crypto/rand blocks until the pool is ready; learn how long that takes, bounded. */
 void entropy_wait(void)
@@ -68,6 +71,32 @@ static void promote_secondaries(void)
 		closedir(d);
 }
 
+/* The document's timezone: /etc/localtime a link to its zone file, as Debian has it (programs
+ * learn the zone's name from the link, and /etc/timezone), and dom0's image links both to the
+ * host's. A zone that is not there (or not a zone file) is one line, and UTC stays. */
+static void timezone_setup(void)
+{
+	const cJSON *tz = cJSON_GetObjectItem(cfg->doc, "timezone");
+	if (!tz)
+		return;
+	const char *zone = cJSON_GetObjectItem(tz, "zone")->valuestring, *at = cJSON_GetObjectItem(tz, "at")->valuestring;
+	char path[128], magic[5], line[80];
+	snprintf(path, sizeof path, ZONEINFO "/%s", zone);
+	if (read_file(path, magic, sizeof magic) < 4 || memcmp(magic, "TZif", 4)) {
+		warn("config: %s: timezone '%s' is not a zone of %s; UTC kept", at, zone, ZONEINFO);
+		return;
+	}
+	unlink("/etc/.localtime.new");
+	snprintf(line, sizeof line, "%s\n", zone);
+	if (symlink(path, "/etc/.localtime.new") < 0 || rename("/etc/.localtime.new", "/etc/localtime") < 0
+	    || write_file("/etc/timezone", line) < 0) {
+		warn("host: timezone %s: /etc/localtime: %s; UTC kept", zone, strerror(errno));
+		unlink("/etc/localtime");
+		return;
+	}
+	info("host: timezone %s", zone);
+}
+
 void host_setup(void)
 {
 	char buf[256];
@@ -81,6 +110,7 @@ void host_setup(void)
 	snprintf(buf, sizeof buf, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
 		 cfg->hostname);
 	write_file("/etc/hosts", buf);
+	timezone_setup();
 	write_file("/etc/os-release", "NAME=onlydocker\nID=onlydocker\nPRETTY_NAME=\"onlydocker (Linux kernel + Docker engine)\"\n");
 	/* The DHCP container writes the servers here in place; /etc/resolv.conf follows it. */
 	mkdirs("/run/resolvconf", 0755);

@@ -20,6 +20,7 @@
 #include "shutdown.h"
 #include "syscont.h"
 #include "workloads.h"
+#include "writefiles.h"
 
 static void report(const char *msg) { warn("%s", msg); }
 
@@ -119,6 +120,9 @@ int main(int argc, char **argv)
 		shutdown_set_timeout(cfg->shutdown_timeout_ms);
 	}
 	host_setup();
+	/* The documents' files: after host.c's /etc (a document's /etc/hosts wins), before dockerd
+	 * and the system containers, which read /etc/docker/... and the data disk's files. */
+	write_files();
 	net_static_setup();
 	run_setup();            /* the engine's listeners, in the order they act: --run, swarm, dhcp/dom0 */
 	swarm_setup();

@@ -128,6 +128,12 @@ install_pkg etc/apparmor/parser.conf etc/apparmor/parser.conf
 # mke2fs, for od.disk.format= only (init formats nothing unasked, nothing that is not all zero).
 install_pkg sbin/mke2fs usr/sbin/mke2fs
 install_pkg usr/share/apparmor-features/features usr/share/apparmor-features/features
+# tzdata's zone files, for the document's `timezone` (host.c links /etc/localtime into them) and TZ=
+# in dom0; in the engine image (below), as nothing reads them before it is mounted. Trixie's tzdata
+# has no posix/ or right/ trees (tzdata-legacy does); left out too: the zic source (tzdata.zi), the
+# leap second tables and the link to /etc/localtime. The zone tables stay, for tzselect and the like.
+copy_pkg usr/share/zoneinfo
+rm -f "$ROOT"/usr/share/zoneinfo/{localtime,tzdata.zi,leapseconds,leap-seconds.list,zonenow.tab}
 
 # iptables: the nft backend only, under the names dockerd and users call; extensions are dlopen()ed.
 install_pkg usr/sbin/xtables-nft-multi usr/sbin/xtables-nft-multi
@@ -223,7 +229,7 @@ for i in "${images[@]}"; do cp "$i" "$ROOT/usr/share/onlydocker/images/"; done
 M=lib/modules/$KVER
 required=(init usr/sbin/sshd usr/lib/openssh/sshd-session usr/lib/openssh/sshd-auth usr/bin/ssh-keygen usr/bin/ssh usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc
           usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs usr/sbin/iptables usr/sbin/ip6tables
-          "usr/lib/$MULTIARCH/xtables/libxt_conntrack.so" bin/busybox bin/sh lib64/ld-linux-x86-64.so.2
+          "usr/lib/$MULTIARCH/xtables/libxt_conntrack.so" usr/share/zoneinfo/Etc/UTC bin/busybox bin/sh lib64/ld-linux-x86-64.so.2
           "$M/modules.dep" "$M/modules.dep.bin" "$M/modules.alias.bin" "$M/modules.softdep")
 for r in "${required[@]}"; do [ -e "$ROOT/$r" ] || die "required file /$r is missing from the image"; done
 
@@ -237,7 +243,8 @@ for r in "${required[@]}"; do [ -e "$ROOT/$r" ] || die "required file /$r is mis
 ENGINE_PATHS=(usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc usr/bin/crun
               usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs
               usr/sbin/xtables-nft-multi usr/lib/$MULTIARCH usr/lib64 usr/share/onlydocker/images
-              usr/bin/docker usr/libexec/docker usr/sbin/sshd usr/lib/openssh usr/bin/ssh-keygen usr/bin/ssh usr/bin/scp)
+              usr/bin/docker usr/libexec/docker usr/sbin/sshd usr/lib/openssh usr/bin/ssh-keygen usr/bin/ssh usr/bin/scp
+              usr/share/zoneinfo)
 mkdir -p "$ENGINE"
 for p in "${ENGINE_PATHS[@]}"; do
     [ -e "$ROOT/$p" ] && [ ! -L "$ROOT/$p" ] || die "engine image: /$p is missing or a link"

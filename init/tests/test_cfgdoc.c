@@ -99,14 +99,14 @@ static void unknown_keys_and_wrong_types_each_one_line_with_line_and_column(void
 			       "colour: blue\n"
 			       "hostname: {a: b}\n"
 			       "ssh_authorized_keys: ssh-ed25519 AAAA\n"
-			       "write_files: []\n"
+			       "runcmd: []\n"
 			       "onlydocker.debug: 1\n", &c), 7);
 	assert_string_equal(lines[0], "config: test.yaml: line 3, column 5: unknown key 'onlydocker.disk.wiat', ignored");
 	assert_string_equal(lines[1], "config: test.yaml: line 4, column 11: onlydocker.cgroup: a list is taken only by dockerd.args; ignored");
 	assert_string_equal(lines[2], "config: test.yaml: line 5, column 1: unknown key 'colour', ignored");
 	assert_non_null(strstr(lines[3], "line 6, column 11: hostname: must be a value, not a mapping"));
 	assert_non_null(strstr(lines[4], "line 7, column 22: ssh_authorized_keys: must be a list"));
-	assert_non_null(strstr(lines[5], "line 8, column 1: key 'write_files' is not applied by this version"));
+	assert_non_null(strstr(lines[5], "line 8, column 1: key 'runcmd' is not applied by this version"));
 	assert_string_equal(lines[6], "config: test.yaml: line 9, column 1: unknown key 'onlydocker.debug', ignored");
 	assert_int_equal(c.cgroup_v1, 0);
 	assert_int_equal(c.disk_wait_ms, 5000);
@@ -312,6 +312,145 @@ static void seed_meta_data_gives_the_hostname_below_the_user_data(void **st)
 	assert_non_null(strstr(lines[0], "not a valid hostname"));
 }
 
+static const cJSON *item(const struct config *c, const char *key, int i)
+{
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(c->doc, key), i);
+}
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *j = cJSON_GetObjectItem(o, key);
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+static int num(const cJSON *o, const char *key)
+{
+	const cJSON *j = cJSON_GetObjectItem(o, key);
+	return cJSON_IsNumber(j) ? (int)j->valuedouble : -1;
+}
+
+static void write_files_entries_checked_and_a_bad_one_left_out(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(apply("#cloud-config\n"
+			       "write_files:\n"
+			       "  - path: /etc/docker/certs.d/reg:5000/ca.crt\n"
+			       "    content: |\n"
+			       "      line one\n"
+			       "    permissions: '0600'\n"
+			       "    owner: 1000:100\n"
+			       "  - path: /etc/x.conf\n"
+			       "    permissions: '0999'\n"
+			       "  - path: /var/lib/docker/onlydocker/bin\n"
+			       "    encoding: b64\n"
+			       "    content: aGVsbG8=\n"
+			       "    append: true\n"
+			       "    owner: root\n"
+			       "  - path: /etc/empty\n", &c), 1);
+	assert_string_equal(lines[0], "config: test.yaml: line 9, column 18: write_files entry 2, not written: "
+			    "permissions: '0999' is not an octal mode such as '0644'");
+	const cJSON *a = item(&c, "write_files", 0), *b = item(&c, "write_files", 1), *e = item(&c, "write_files", 2);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c.doc, "write_files")), 3);
+	assert_string_equal(str(a, "path"), "/etc/docker/certs.d/reg:5000/ca.crt");
+	assert_string_equal(str(a, "content"), "line one\n");
+	assert_int_equal(num(a, "mode"), 0600);
+	assert_int_equal(num(a, "uid"), 1000);
+	assert_int_equal(num(a, "gid"), 100);
+	assert_null(cJSON_GetObjectItem(a, "permissions"));
+	assert_string_equal(str(a, "entry"), "write_files entry 1");
+	assert_string_equal(str(a, "at"), "test.yaml: line 3, column 11");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(b, "base64")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(b, "append")));
+	assert_int_equal(num(b, "mode"), -1);           /* not given: the writer's default */
+	assert_int_equal(num(b, "uid"), 0);
+	assert_int_equal(num(b, "gid"), 0);
+	assert_string_equal(str(b, "entry"), "write_files entry 3");
+	assert_null(cJSON_GetObjectItem(e, "content"));
+	cfgdoc_free(&c);
+}
+
+static void write_files_bad_entries_each_one_line(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(apply("write_files:\n"
+			       "  - path: etc/relative\n"
+			       "  - path: /etc/../root/x\n"
+			       "  - path: /etc//x\n"
+			       "  - path: /etc/x/\n"
+			       "  - {path: /etc/z, encoding: gzip}\n"
+			       "  - {path: /etc/z, encoding: b64, content: 'no base64!'}\n"
+			       "  - {path: /etc/z, source: {uri: 'http://x'}}\n"
+			       "  - {content: x}\n"
+			       "  - {path: /etc/z, owner: bob}\n"
+			       "  - {path: /etc/z, append: maybe}\n"
+			       "  - {path: \"/etc/a\\nb\"}\n", &c), 11);
+	assert_string_equal(lines[0], "config: test.yaml: line 2, column 11: write_files entry 1, not written: "
+			    "path: 'etc/relative' is not an absolute path");
+	assert_non_null(strstr(lines[1], "line 3, column 11: write_files entry 2, not written: path: '/etc/../root/x' "
+			       "has an empty, '.' or '..' component"));
+	assert_non_null(strstr(lines[2], "entry 3, not written: path: '/etc//x' has an empty"));
+	assert_non_null(strstr(lines[3], "entry 4, not written: path: '/etc/x/' has an empty"));
+	assert_non_null(strstr(lines[4], "line 6, column 30: write_files entry 5, not written: encoding: 'gzip' is not supported"));
+	assert_non_null(strstr(lines[5], "line 7, column 44: write_files entry 6, not written: content: not base64"));
+	assert_non_null(strstr(lines[6], "write_files entry 7, not written: unknown field 'source'"));
+	assert_non_null(strstr(lines[7], "write_files entry 8, not written: path is missing"));
+	assert_string_equal(lines[7] + strlen(lines[7]) - 15, "path is missing");
+	assert_int_equal(reports, 11);
+	assert_null(item(&c, "write_files", 0));        /* every entry left out */
+	assert_int_equal(apply("write_files: /etc/x\n", &c), 1);
+	assert_non_null(strstr(lines[0], "line 1, column 14: write_files: must be a list of files, not a value"));
+	cfgdoc_free(&c);
+}
+
+/* Every document's files are written, in the sources' order; each declares directories for all. */
+static void write_files_and_dirs_add_up_across_documents(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	apply("write_files: [{path: /etc/a, content: disk}]\n"
+	      "onlydocker:\n  write_files: {dirs: [/opt/data]}\n", &c);
+	assert_int_equal(apply("write_files: [{path: /etc/a, content: fwcfg}]\n"
+			       "onlydocker:\n  write_files.dirs: [/opt/data, /srv, /, /proc/sys, /var, /var/lib/docker/volumes,\n"
+			       "    srv, /dev/../srv]\n", &c), 6);
+	assert_string_equal(str(item(&c, "write_files", 0), "content"), "disk");
+	assert_string_equal(str(item(&c, "write_files", 1), "content"), "fwcfg");
+	const cJSON *dirs = cJSON_GetObjectItem(c.doc, "write_files_dirs");
+	assert_int_equal(cJSON_GetArraySize(dirs), 2);
+	assert_string_equal(cJSON_GetArrayItem(dirs, 0)->valuestring, "/opt/data");
+	assert_string_equal(cJSON_GetArrayItem(dirs, 1)->valuestring, "/srv");
+	assert_string_equal(lines[0], "config: test.yaml: line 3, column 39: onlydocker.write_files.dirs: '/' is not an "
+			    "absolute path; ignored");
+	assert_non_null(strstr(lines[1], "'/proc/sys' is or holds /proc, which write_files never writes"));
+	assert_non_null(strstr(lines[2], "'/var' is or holds /var/lib/docker"));
+	assert_non_null(strstr(lines[3], "'/var/lib/docker/volumes' is or holds /var/lib/docker"));
+	assert_non_null(strstr(lines[4], "line 4, column 5: onlydocker.write_files.dirs: 'srv' is not an absolute path"));
+	assert_non_null(strstr(lines[5], "'/dev/../srv' has an empty, '.' or '..' component"));
+	cfgdoc_free(&c);
+}
+
+static void timezone_later_wins_and_a_bad_name_keeps_the_earlier(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(apply("timezone: America/Argentina/Buenos_Aires\n", &c), 0);
+	assert_int_equal(apply("timezone: Europe/Berlin\n", &c), 0);
+	const cJSON *tz = cJSON_GetObjectItem(c.doc, "timezone");
+	assert_string_equal(str(tz, "zone"), "Europe/Berlin");
+	assert_string_equal(str(tz, "at"), "test.yaml: line 1, column 11");
+	assert_int_equal(apply("timezone: ../../etc/shadow\n", &c), 1);
+	assert_string_equal(lines[0], "config: test.yaml: line 1, column 11: timezone: must be a zone name such as "
+			    "Europe/Berlin, not '../../etc/shadow'; ignored");
+	assert_int_equal(apply("timezone: [UTC]\n", &c), 1);
+	assert_int_equal(apply("timezone: /etc/passwd\n", &c), 1);
+	assert_int_equal(apply("timezone: Etc/GMT+5\n", &c), 0);
+	assert_string_equal(str(cJSON_GetObjectItem(c.doc, "timezone"), "zone"), "Etc/GMT+5");
+	cfgdoc_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +465,10 @@ int main(void)
 		cmocka_unit_test(onboot_services_and_compose_checked_into_the_doc),
 		cmocka_unit_test(bad_entries_said_with_line_and_column_and_left_out_or_marked),
 		cmocka_unit_test(seed_meta_data_gives_the_hostname_below_the_user_data),
+		cmocka_unit_test(write_files_entries_checked_and_a_bad_one_left_out),
+		cmocka_unit_test(write_files_bad_entries_each_one_line),
+		cmocka_unit_test(write_files_and_dirs_add_up_across_documents),
+		cmocka_unit_test(timezone_later_wins_and_a_bad_name_keeps_the_earlier),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
