@@ -86,7 +86,7 @@ UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_
 UNIT_NAMES := cmdline cfgdoc engine pid1 devices runport oom uevent log applets enginelife syscont
 UNIT_SRC_cmdline := init/cmdline.c
 # The configuration document (YAML, bookworm's libyaml here) onto the command line's key table.
-UNIT_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cmdline.c
+UNIT_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_time.c init/cmdline.c
 UNIT_LIBS_cfgdoc := -lyaml -lcjson
 UNIT_SRC_engine := init/engine.c init/engine_http.c init/bytebuf.c init/engine_events.c init/engine_version.c \
 	init/tests/fake_engine.c init/tests/log_stub.c
@@ -153,7 +153,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-saniti
 FUZZ_TARGETS := cmdline cfgdoc http events runport kernel mountinfo spec
 FUZZ_SRC_cmdline := init/cmdline.c
 # libyaml's parser from its source, with the version defines its configure would give.
-FUZZ_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cmdline.c $(B)/src/cjson/cJSON.c $(addprefix $(B)/src/libyaml/,api.c reader.c scanner.c parser.c loader.c) \
+FUZZ_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_time.c init/cmdline.c $(B)/src/cjson/cJSON.c $(addprefix $(B)/src/libyaml/,api.c reader.c scanner.c parser.c loader.c) \
 	-I$(B)/src/libyaml $$(cat $(B)/src/libyaml/defines.txt)
 FUZZ_SRC_http := init/engine_http.c init/bytebuf.c $(B)/src/http-parser/http_parser.c init/tests/log_stub.c
 FUZZ_SRC_events := init/engine_events.c $(B)/src/cjson/cJSON.c init/tests/log_stub.c

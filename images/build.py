@@ -22,9 +22,11 @@ ENGINE_LINKS = ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib/x86
                 "usr/sbin/sshd", "usr/lib/openssh", "usr/bin/ssh-keygen", "usr/bin/ssh", "usr/bin/scp"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Debian's hooks kept in the dhcpcd image; the others configure services it lacks (NTP,
-# timesyncd, chrony) or the container's own hostname, and 20-resolv.conf is replaced by ours.
+# timesyncd, chrony: ours is 60-ntp) or the container's own hostname, and 20-resolv.conf is replaced by ours.
 DHCPCD_DEBIAN_HOOKS = ["01-test"]
-DHCPCD_APPLETS = ["sh", "cat", "cmp", "mkdir", "rm", "sed", "chmod"]  # what the hooks call
+DHCPCD_APPLETS = ["sh", "cat", "cmp", "mkdir", "rm", "sed", "chmod", "mv"]  # what the hooks and ntp.sh call
+# The ntp container's entrypoint (init's syscont_spec.c names it too).
+NTP_ENTRYPOINT = "usr/lib/onlydocker/ntp.sh"
 PASSWD_ROOT = "root:x:0:0:root:/root:/bin/sh\n"
 # dhcpcd's privilege separation runs its network-facing processes as this user, chrooted in its home.
 PASSWD_DHCPCD = "dhcpcd:x:100:65534:DHCP Client Daemon:/usr/lib/dhcpcd:/bin/false\n"
@@ -206,7 +208,9 @@ def config(created, labels_, entrypoint, workdir="/"):
 
 
 def build_dhcpcd(pkg, versions, mtime, created):
-    packages = ["busybox-static", "dhcpcd-base", "libc6"]
+    """dhcpcd, and chrony for the ntp container, which runs this image with ntp.sh as its entrypoint:
+    one image, so no second load at the first boot, and the hook's chronyc is at hand."""
+    packages = ["busybox-static", "dhcpcd-base", "chrony", "libc6"]
     layer = MergedLayer(mtime)
     add_base(layer, pkg, packages)
     add_busybox(layer, pkg, DHCPCD_APPLETS)
@@ -215,11 +219,15 @@ def build_dhcpcd(pkg, versions, mtime, created):
     for hook in DHCPCD_DEBIAN_HOOKS:
         add_from_pkgroot(layer, pkg, f"usr/lib/dhcpcd/dhcpcd-hooks/{hook}", "dhcpcd-base", 0o644)
     add_ours(layer, "dhcpcd/20-resolv.conf", "usr/lib/dhcpcd/dhcpcd-hooks/20-resolv.conf", 0o644)
+    add_ours(layer, "dhcpcd/60-ntp", "usr/lib/dhcpcd/dhcpcd-hooks/60-ntp", 0o644)
     add_ours(layer, "dhcpcd/90-log-bound", "usr/lib/dhcpcd/dhcpcd-hooks/90-log-bound", 0o644)
+    add_elf(layer, pkg, "usr/sbin/chronyd", "chrony")
+    add_elf(layer, pkg, "usr/bin/chronyc", "chrony")
+    add_ours(layer, "dhcpcd/ntp.sh", NTP_ENTRYPOINT, 0o755)
     add_ours(layer, "dhcpcd/dhcpcd.conf", "etc/dhcpcd.conf", 0o644)
     layer.file("etc/passwd", (PASSWD_ROOT + PASSWD_DHCPCD).encode())
     layer.file("etc/group", GROUP.encode())
-    for d in ["var/lib/dhcpcd", "run/dhcpcd", "run/resolvconf"]:
+    for d in ["var/lib/dhcpcd", "run/dhcpcd", "run/resolvconf", "run/ntp"]:
         layer.dir(d)
     layer.symlink("var/run", "/run")
     cfg = config(created, labels(versions, packages), ["/usr/sbin/dhcpcd", "--nobackground"])

@@ -174,11 +174,15 @@ def main():
             check_contents("dhcpcd", *images["dhcpcd"], [
                 "usr/sbin/dhcpcd", "etc/dhcpcd.conf", "bin/sh", "usr/lib/dhcpcd/dhcpcd-run-hooks",
                 "usr/lib/dhcpcd/dhcpcd-hooks/20-resolv.conf", "usr/lib/dhcpcd/dhcpcd-hooks/90-log-bound",
-                "var/lib/dhcpcd", "etc/passwd"])
+                "var/lib/dhcpcd", "etc/passwd",
+                # the ntp container's: chronyd, its entrypoint, and the hook's chronyc
+                "usr/sbin/chronyd", "usr/bin/chronyc", "usr/lib/onlydocker/ntp.sh",
+                "usr/lib/dhcpcd/dhcpcd-hooks/60-ntp", "run/ntp"])
             conf_text = images["dhcpcd"][1]["etc/dhcpcd.conf"][1].decode()
             # Without nodev, dhcpcd 9.4.1 dereferences a NULL plugin once stdin is readable.
             check("dhcpcd: config has nodev, noarp, persistent, timeout 0", all(
                 f"\n{w}\n" in conf_text for w in ["nodev", "noarp", "persistent", "timeout 0"]))
+            check("dhcpcd: config asks for the lease's NTP servers (option 42)", "\noption ntp_servers\n" in conf_text)
         if "dom0" in images:
             labels = check_contents("dom0", *images["dom0"], [
                 "bin/busybox", "bin/sh", "entrypoint.sh", "etc/profile", "etc/dom0-release",

@@ -23,7 +23,12 @@ void cfgdoc_free(struct config *c);     /* c->doc */
  *   "services": { NAME: {image, command[], ..., network, ports[], restart} | null (a bad entry:
  *               whatever runs under that name is left alone) }
  *   "compose": "/var/lib/docker/.../compose.yaml"
+ *   "ntp": {enabled, servers[], pools[], ntp_client}: each server a host name or an address of at
+ *               most NTP_NAME_MAX bytes, at most NTP_NAMES_MAX servers and as many pools
  * Optional fields are absent when not given. */
+
+#define NTP_NAME_MAX 253
+#define NTP_NAMES_MAX 8
 
 /* [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp|sctp]: 0, or -EINVAL. ip "" when not given. */
 int cfgdoc_port(const char *v, char *ip, size_t ipn, unsigned *host, unsigned *cont, char *proto, size_t pn);

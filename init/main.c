@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 	}
 	host_setup();
 	net_static_setup();
+	timesync_setup();
 	run_setup();            /* the engine's listeners, in the order they act: --run, swarm, dhcp/dom0 */
 	swarm_setup();
 	syscont_setup();

@@ -1,0 +1,165 @@
+/* Time: where the NTP servers come from (the documents' `ntp:`, else the DHCP leases' option 42,
+ * else none), said once at boot; the ntp system container's part of that (whether it runs, its
+ * environment); and chronyd's log, which its container writes into a FIFO that init reads and
+ * relays: the first sync and every step of the clock on the console, the rest as debug lines. */
+#define _GNU_SOURCE
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "cfgdoc.h"
+#include "cmdline.h"
+#include "init.h"
+#include "log.h"
+#include "loop.h"
+
+/* The configuration's servers or pools, space separated. */
+#define NAMES_TEXT (NTP_NAMES_MAX * (NTP_NAME_MAX + 1))
+
+static struct watch fifo_watch;
+static char line[512];
+static size_t have;
+static int synced;
+
+static const cJSON *ntp_doc(void)
+{
+	return cJSON_GetObjectItemCaseSensitive(cfg->doc, "ntp");
+}
+
+/* The configuration's servers (kind "servers" or "pools"), space separated into out; 0 if none. */
+static size_t configured(const char *kind, char *out, size_t size)
+{
+	const cJSON *item;
+	size_t len = 0;
+	out[0] = 0;
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(ntp_doc(), kind)) {
+		if (!cJSON_IsString(item))
+			continue;
+		int n = snprintf(out + len, size - len, "%s%s", len ? " " : "", item->valuestring);
+		if (n < 0 || (size_t)n >= size - len) {
+			out[len] = 0;   /* what fits; cfgdoc_time.c bounds the lists well below this */
+			break;
+		}
+		len += (size_t)n;
+	}
+	return len;
+}
+
+static int disabled(void)
+{
+	return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ntp_doc(), "enabled"));
+}
+
+/* The ntp container runs when there are servers to ask or a lease may bring some. */
+int timesync_wanted(void)
+{
+	char s[8];
+	return !disabled() && (configured("servers", s, sizeof s) || configured("pools", s, sizeof s) || net_wants_dhcp());
+}
+
+/* NTP_SERVERS and NTP_POOLS for ntp.sh; empty ones let it read the leases'. */
+void timesync_env(cJSON *env)
+{
+	const char *kinds[][2] = { { "servers", "NTP_SERVERS=" }, { "pools", "NTP_POOLS=" } };
+	for (size_t i = 0; i < 2; i++) {
+		char v[NAMES_TEXT + 16];
+		size_t n = strlen(kinds[i][1]);
+		memcpy(v, kinds[i][1], n);
+		configured(kinds[i][0], v + n, sizeof v - n);
+		cJSON_AddItemToArray(env, cJSON_CreateString(v));
+	}
+}
+
+/* chronyd -d prefixes each line with the time it had then: before the step, misleading; dropped. */
+static const char *message(const char *l)
+{
+	int n = 0;
+	unsigned y, mo, d, h, mi, s;
+	if (sscanf(l, "%4u-%2u-%2uT%2u:%2u:%2uZ %n", &y, &mo, &d, &h, &mi, &s, &n) == 6 && n > 0)
+		return l + n;
+	return l;
+}
+
+static void relay(const char *l)
+{
+	const char *m = message(l);
+	if (!strncmp(m, "Selected source", 15) && !synced) {
+		synced = 1;
+		info("time: first sync: chronyd: %s", m);
+	} else if (!strncmp(m, "System clock wrong by", 21)) {
+		info("time: chronyd: %s", m);
+	} else if (!strncmp(m, "System clock was stepped by", 27)) {
+		char now[32];
+		time_t t = time(NULL);
+		struct tm tm;
+		strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+		info("time: chronyd: %s; the clock now says %s UTC", m, now);
+	} else if (strstr(m, "Could not") || strstr(m, "Fatal") || strstr(m, "error")) {
+		warn("time: chronyd: %s", m);
+	} else {
+		debug("time: chronyd: %s", m);
+	}
+}
+
+static void on_fifo(int fd, short rev, void *arg)
+{
+	(void)rev; (void)arg;
+	char buf[1024];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (have < sizeof line - 1)
+					line[have++] = buf[i];
+				continue;
+			}
+			line[have] = 0;
+			if (have)
+				relay(line);    /* an overlong line: its start, which names what it is */
+			have = 0;
+		}
+	}
+}
+
+/* The FIFO the ntp container's chronyd writes its log to: held open for reading and writing by
+ * init, so that chronyd (and each new container) can open it at any time and never sees it closed. */
+static int fifo_open(void)
+{
+	if (mkdir(NTP_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkfifo(NTP_DIR "/log", 0600) < 0 && errno != EEXIST)
+		return -errno;
+	int fd = open(NTP_DIR "/log", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	watch_add(&fifo_watch, fd, POLLIN, on_fifo, NULL);
+	return 0;
+}
+
+/* Once the configuration is final and the network's mode known: where time comes from, said once. */
+void timesync_setup(void)
+{
+	char servers[NAMES_TEXT], pools[NAMES_TEXT];
+	configured("servers", servers, sizeof servers);
+	configured("pools", pools, sizeof pools);
+	if (disabled()) {
+		info("time: NTP is off (ntp.enabled: false); the clock is the hardware's");
+		return;
+	}
+	if (*servers || *pools)
+		info("time: NTP servers from the configuration: %s%s%s%s", servers, *servers && *pools ? ", " : "",
+		     *pools ? "pools " : "", pools);
+	else if (net_wants_dhcp())
+		info("time: NTP servers from the DHCP lease (option 42), when it gives some");
+	else {
+		info("time: no NTP servers (none configured, no DHCP); the clock is the hardware's");
+		return;
+	}
+	int r = fifo_open();
+	if (r < 0)
+		warn("time: %s/log: %s; chronyd's log stays in its container's (docker logs ntp)", NTP_DIR, strerror(-r));
+}
