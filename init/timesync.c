@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,6 +141,24 @@ static int fifo_open(void)
 	return 0;
 }
 
+/* chronyd asks the kernel for receive timestamps, and the first socket that does flips a static
+ * key in the network receive path: code patched while other CPUs may run it. Under QEMU's TCG
+ * with two CPUs that patching raced a CPU inside __netif_receive_skb_core and panicked the guest
+ * (an int3 oops at chronyd's start, one boot in two of test_time). Flipped here, before any port
+ * is up, by a socket held for good, the key never changes again. Returns 0 or -errno. */
+static int rx_timestamps_early(void)
+{
+	int on = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return 0;               /* fd kept open: the key stays on */
+}
+
 /* Once the configuration is final and the network's mode known: where time comes from, said once. */
 void timesync_setup(void)
 {
@@ -159,7 +178,10 @@ void timesync_setup(void)
 		info("time: no NTP servers (none configured, no DHCP); the clock is the hardware's");
 		return;
 	}
-	int r = fifo_open();
+	int r = rx_timestamps_early();
+	if (r < 0)
+		warn("time: receive timestamps: %s", strerror(-r));
+	r = fifo_open();
 	if (r < 0)
 		warn("time: %s/log: %s; chronyd's log stays in its container's (docker logs ntp)", NTP_DIR, strerror(-r));
 }
