@@ -83,7 +83,7 @@ UNIT_SAN ?=
 UNIT_DIR ?= $(B)/tests
 UNIT_GEN := $(UNIT_DIR)/gen
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_GEN) -I$(B)/gen -I/usr/include/cjson
-UNIT_NAMES := cmdline cfgdoc engine pid1 devices runport oom uevent log applets enginelife syscont
+UNIT_NAMES := cmdline cfgdoc engine pid1 devices runport oom uevent log applets enginelife syscont timesync
 UNIT_SRC_cmdline := init/cmdline.c
 # The configuration document (YAML, bookworm's libyaml here) onto the command line's key table.
 UNIT_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_time.c init/cmdline.c
@@ -114,6 +114,10 @@ UNIT_SRC_enginelife := init/enginelife.c
 # engine client.
 UNIT_SRC_syscont := init/syscont_spec.c init/cmdline.c init/tests/log_stub.c
 UNIT_LIBS_syscont := -lcjson
+# Time (timesync.c, which the test includes whole): where the NTP servers come from, chronyd's lines.
+UNIT_SRC_timesync := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_time.c init/cmdline.c \
+	init/tests/log_stub.c
+UNIT_LIBS_timesync := -lyaml -lcjson
 
 UNIT_TESTS := $(addprefix $(UNIT_DIR)/test_,$(UNIT_NAMES))
 unit_objs = $(UNIT_DIR)/obj/init/tests/test_$1.o $(patsubst %.c,$(UNIT_DIR)/obj/%.o,$(UNIT_SRC_$1))

@@ -45,7 +45,9 @@ void dockerd_stop(int budget_ms, void (*done)(void));  /* SIGTERM; done() once i
 int containerd_start(int out_fd);       /* 0, or -errno when dockerd must manage its own */
 void syscont_setup(void);               /* dhcp, ntp and dom0: listens to the engine's up and down */
 /* timesync.c: where the NTP servers come from, the ntp container's part, chronyd's log relayed */
+#ifndef NTP_DIR                         /* (the unit test has its own) */
 #define NTP_DIR "/run/ntp"                      /* bound into the dhcp and ntp containers */
+#endif
 struct cJSON;
 void timesync_setup(void);              /* after the network's mode is known: said once, the log's FIFO */
 int timesync_wanted(void);              /* the ntp container runs */

@@ -26,53 +26,64 @@ static char line[512];
 static size_t have;
 static int synced;
 
-static const cJSON *ntp_doc(void)
-{
-	return cJSON_GetObjectItemCaseSensitive(cfg->doc, "ntp");
-}
+/* Where the servers come from: od.ntp (the command line's, or a document's onlydocker.ntp), else
+ * the documents' ntp key; servers and pools space separated, as ntp.sh takes them. */
+struct sources {
+	int off;
+	const char *from;
+	char servers[NAMES_TEXT], pools[NAMES_TEXT];
+};
 
-/* The configuration's servers (kind "servers" or "pools"), space separated into out; 0 if none. */
-static size_t configured(const char *kind, char *out, size_t size)
+static void names(const cJSON *list, char *out, size_t size)
 {
 	const cJSON *item;
 	size_t len = 0;
-	out[0] = 0;
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(ntp_doc(), kind)) {
-		if (!cJSON_IsString(item))
-			continue;
-		int n = snprintf(out + len, size - len, "%s%s", len ? " " : "", item->valuestring);
+	cJSON_ArrayForEach(item, list) {
+		int n = cJSON_IsString(item) ? snprintf(out + len, size - len, "%s%s", len ? " " : "", item->valuestring) : 0;
 		if (n < 0 || (size_t)n >= size - len) {
-			out[len] = 0;   /* what fits; cfgdoc_time.c bounds the lists well below this */
+			out[len] = 0;   /* what fits; cfgdoc_time.c bounds the lists below this */
 			break;
 		}
 		len += (size_t)n;
 	}
-	return len;
 }
 
-static int disabled(void)
+static void sources(struct sources *s)
 {
-	return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ntp_doc(), "enabled"));
+	const cJSON *doc = cJSON_GetObjectItemCaseSensitive(cfg->doc, "ntp");
+	memset(s, 0, sizeof *s);
+	if (cfg->ntp[0]) {
+		s->from = "od.ntp";
+		s->off = !strcmp(cfg->ntp, "off");
+		if (!s->off)
+			for (char *p = strcpy(s->servers, cfg->ntp); (p = strchr(p, ',')); )
+				*p = ' ';
+		return;
+	}
+	s->from = "the configuration's ntp";
+	s->off = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "enabled"));
+	names(cJSON_GetObjectItemCaseSensitive(doc, "servers"), s->servers, sizeof s->servers);
+	names(cJSON_GetObjectItemCaseSensitive(doc, "pools"), s->pools, sizeof s->pools);
 }
 
 /* The ntp container runs when there are servers to ask or a lease may bring some. */
 int timesync_wanted(void)
 {
-	char s[8];
-	return !disabled() && (configured("servers", s, sizeof s) || configured("pools", s, sizeof s) || net_wants_dhcp());
+	struct sources s;
+	sources(&s);
+	return !s.off && (s.servers[0] || s.pools[0] || net_wants_dhcp());
 }
 
 /* NTP_SERVERS and NTP_POOLS for ntp.sh; empty ones let it read the leases'. */
 void timesync_env(cJSON *env)
 {
-	const char *kinds[][2] = { { "servers", "NTP_SERVERS=" }, { "pools", "NTP_POOLS=" } };
-	for (size_t i = 0; i < 2; i++) {
-		char v[NAMES_TEXT + 16];
-		size_t n = strlen(kinds[i][1]);
-		memcpy(v, kinds[i][1], n);
-		configured(kinds[i][0], v + n, sizeof v - n);
-		cJSON_AddItemToArray(env, cJSON_CreateString(v));
-	}
+	struct sources s;
+	char v[NAMES_TEXT + 16];
+	sources(&s);
+	snprintf(v, sizeof v, "NTP_SERVERS=%s", s.servers);
+	cJSON_AddItemToArray(env, cJSON_CreateString(v));
+	snprintf(v, sizeof v, "NTP_POOLS=%s", s.pools);
+	cJSON_AddItemToArray(env, cJSON_CreateString(v));
 }
 
 /* chronyd -d prefixes each line with the time it had then: before the step, misleading; dropped. */
@@ -162,16 +173,15 @@ static int rx_timestamps_early(void)
 /* Once the configuration is final and the network's mode known: where time comes from, said once. */
 void timesync_setup(void)
 {
-	char servers[NAMES_TEXT], pools[NAMES_TEXT];
-	configured("servers", servers, sizeof servers);
-	configured("pools", pools, sizeof pools);
-	if (disabled()) {
-		info("time: NTP is off (ntp.enabled: false); the clock is the hardware's");
+	struct sources s;
+	sources(&s);
+	if (s.off) {
+		info("time: NTP is off (%s); the clock is the hardware's", s.from);
 		return;
 	}
-	if (*servers || *pools)
-		info("time: NTP servers from the configuration: %s%s%s%s", servers, *servers && *pools ? ", " : "",
-		     *pools ? "pools " : "", pools);
+	if (s.servers[0] || s.pools[0])
+		info("time: NTP servers from %s: %s%s%s%s", s.from, s.servers, s.servers[0] && s.pools[0] ? ", " : "",
+		     s.pools[0] ? "pools " : "", s.pools);
 	else if (net_wants_dhcp())
 		info("time: NTP servers from the DHCP lease (option 42), when it gives some");
 	else {

@@ -50,7 +50,7 @@ def test_the_document_s_servers_win_over_the_lease_s():
     doc = '#cloud-config\nntp:\n  enabled: true\n  servers: [%s]\n' % DOC_NTP
     try:
         with Appliance(config=doc, qemu_args=seg.qemu_args('52:54:00:12:34:78') + WRONG_CLOCK) as vm:
-            vm.wait_for(r'time: NTP servers from the configuration: %s$' % re.escape(DOC_NTP), timeout=300, since=0)
+            vm.wait_for(r"time: NTP servers from the configuration's ntp: %s$" % re.escape(DOC_NTP), timeout=300, since=0)
             synced(vm, DOC_NTP)
             # The lease named its own server, and chronyd never asked it.
             out, _ = vm.run('cat /host/run/ntp/dhcp/eth1.sources', check=True)
