@@ -1,7 +1,8 @@
-/* Time: where the NTP servers come from (the documents' `ntp:`, else the DHCP leases' option 42,
- * else none), said once at boot; the ntp system container's part of that (whether it runs, its
- * environment); and chronyd's log, which its container writes into a FIFO that init reads and
- * relays: the first sync and every step of the clock on the console, the rest as debug lines. */
+/* Time: where the NTP servers come from (od.ntp, else the documents' `ntp:`, else the DHCP leases'
+ * option 42, else none), said once at boot; the ntp system container's part of that (whether it
+ * runs, its environment); and chronyd's log, which its container writes into a FIFO that init
+ * reads and relays: the first sync and every step of the clock on the console, the rest as debug
+ * lines. chronyd itself runs in that container (images/dhcpcd/ntp.sh). */
 #define _GNU_SOURCE
 #include <cJSON.h>
 #include <errno.h>
