@@ -209,7 +209,11 @@ def config(created, labels_, entrypoint, workdir="/"):
 
 def build_dhcpcd(pkg, versions, mtime, created):
     """dhcpcd, and chrony for the ntp container, which runs this image with ntp.sh as its entrypoint:
-    one image, so no second load at the first boot, and the hook's chronyc is at hand."""
+    one image, so no second load at the first boot, and the hook's chronyc is at hand. chrony, of
+    trixie's NTP clients: busybox-static has no ntpd, ntpsec needs Python, openntpd has no way to
+    take servers found later; chrony reads DHCP's from a directory (sourcedir, reloaded on a
+    command), steps at start (makestep) and logs the step. Its price: gnutls (for NTS) and its
+    libraries, ~10 MB of the archive's 22."""
     packages = ["busybox-static", "dhcpcd-base", "chrony", "libc6"]
     layer = MergedLayer(mtime)
     add_base(layer, pkg, packages)
