@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 
 import rootfs_check
-from build import ENGINE_LINKS, read_kv
+from build import CHRONY_PROGRAMS, ENGINE_LINKS, read_kv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 results = {"passed": 0, "failed": 0, "skipped": 0}
@@ -178,6 +178,16 @@ def main():
                 # the ntp container's: chronyd, its entrypoint, and the hook's chronyc
                 "usr/sbin/chronyd", "usr/bin/chronyc", "usr/lib/onlydocker/ntp.sh",
                 "usr/lib/dhcpcd/dhcpcd-hooks/60-ntp", "run/ntp"])
+            for prog in CHRONY_PROGRAMS:
+                ti, data = images["dhcpcd"][1][prog]
+                text = (data or b"").decode(errors="replace")
+                check(f"dhcpcd: /{prog} runs the engine image's with the engine's loader and glibc", ti.isfile()
+                      and f'e={conf["ENGINE_DIR"]}\n' in text and '"$e/usr/lib64/ld-linux-x86-64.so.2"' in text
+                      and '--library-path "$e/usr/lib/x86_64-linux-gnu"' in text and f'"$e/{prog}" "$@"' in text, text)
+            chrony_libs = [p for p in images["dhcpcd"][1] if "libgnutls" in p or "libedit" in p]
+            check("dhcpcd: no chrony libraries (gnutls, libedit: the engine image's)", not chrony_libs, chrony_libs)
+            size = os.path.getsize(os.path.join(dirs[0], "dhcpcd.tar"))
+            check("dhcpcd: archive under 14 MB (chrony is the engine image's)", size < 14_000_000, size)
             conf_text = images["dhcpcd"][1]["etc/dhcpcd.conf"][1].decode()
             # Without nodev, dhcpcd 9.4.1 dereferences a NULL plugin once stdin is readable.
             check("dhcpcd: config has nodev, noarp, persistent, timeout 0", all(

@@ -43,6 +43,9 @@ def test_the_lease_s_ntp_server_sets_a_wrong_clock(vm):
     assert any(a == LEASE_NTP for a, _ in SEG.ntp_requests), SEG.ntp_requests
     out, _ = vm.run('cat /host/run/ntp/dhcp/eth1.sources', check=True)
     assert out.strip() == 'server %s iburst' % LEASE_NTP, out
+    # The hook's chronyc, the engine image's through the dhcp container's read-only bind of it.
+    out, _ = vm.run('docker exec dhcp chronyc -n -h /run/ntp/chrony/chronyd.sock sources', check=True)
+    assert LEASE_NTP in out, out
 
 
 def test_the_document_s_servers_win_over_the_lease_s():

@@ -1,7 +1,8 @@
 #!/bin/sh
 # onlydocker: the ntp system container's entrypoint (the dhcpcd image, run with another
 # entrypoint). Writes chronyd's configuration from what init passes and runs chronyd in the
-# foreground; it sets the system clock (CAP_SYS_TIME) and never serves time.
+# foreground; it sets the system clock (CAP_SYS_TIME) and never serves time. chronyd is the engine
+# image's, bound read-only at its mount point: /usr/sbin/chronyd here runs it with the engine's glibc.
 # Servers: NTP_SERVERS and NTP_POOLS (space separated, the configuration's), else the DHCP leases'
 # (option 42), which the dhcp container's hook 60-ntp writes into $dir/dhcp as chrony sources
 # files before telling chronyd to reload them through the command socket both containers share.
