@@ -83,10 +83,10 @@ UNIT_SAN ?=
 UNIT_DIR ?= $(B)/tests
 UNIT_GEN := $(UNIT_DIR)/gen
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -Iinit -I$(UNIT_GEN) -I$(B)/gen -I/usr/include/cjson
-UNIT_NAMES := cmdline cfgdoc writefiles engine pid1 devices runport oom uevent log applets enginelife syscont workloads
+UNIT_NAMES := cmdline cfgdoc writefiles engine pid1 devices runport oom uevent log applets enginelife syscont workloads timesync
 UNIT_SRC_cmdline := init/cmdline.c
 # The configuration document (YAML, bookworm's libyaml here) onto the command line's key table.
-UNIT_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_host.c init/base64.c init/cmdline.c
+UNIT_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_host.c init/cfgdoc_time.c init/base64.c init/cmdline.c
 UNIT_LIBS_cfgdoc := -lyaml -lcjson
 # write_files' writer against a scratch directory: path rules, symbolic links, modes, owners, append.
 UNIT_SRC_writefiles := init/writefiles.c init/base64.c init/cmdline.c init/tests/log_stub.c
@@ -120,8 +120,12 @@ UNIT_LIBS_syscont := -lcjson
 # The document's containers (workloads.c, which the test includes whole) against a fake engine
 # client, from documents read by the real parser.
 UNIT_SRC_workloads := init/workload_spec.c init/syscont_spec.c init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c \
-	init/cfgdoc_host.c init/base64.c init/cmdline.c init/tests/fake_client.c init/tests/log_stub.c
+	init/cfgdoc_host.c init/cfgdoc_time.c init/base64.c init/cmdline.c init/tests/fake_client.c init/tests/log_stub.c
 UNIT_LIBS_workloads := -lyaml -lcjson
+# Time (timesync.c, which the test includes whole): where the NTP servers come from, chronyd's lines.
+UNIT_SRC_timesync := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_host.c init/cfgdoc_time.c \
+	init/base64.c init/cmdline.c init/tests/log_stub.c
+UNIT_LIBS_timesync := -lyaml -lcjson
 
 UNIT_TESTS := $(addprefix $(UNIT_DIR)/test_,$(UNIT_NAMES))
 unit_objs = $(UNIT_DIR)/obj/init/tests/test_$1.o $(patsubst %.c,$(UNIT_DIR)/obj/%.o,$(UNIT_SRC_$1))
@@ -161,7 +165,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-saniti
 FUZZ_TARGETS := cmdline cfgdoc http events runport kernel mountinfo spec
 FUZZ_SRC_cmdline := init/cmdline.c
 # libyaml's parser from its source, with the version defines its configure would give.
-FUZZ_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_host.c init/base64.c init/cmdline.c $(B)/src/cjson/cJSON.c $(addprefix $(B)/src/libyaml/,api.c reader.c scanner.c parser.c loader.c) \
+FUZZ_SRC_cfgdoc := init/cfgdoc.c init/cfgdoc_entry.c init/cfgdoc_units.c init/cfgdoc_host.c init/cfgdoc_time.c init/base64.c init/cmdline.c $(B)/src/cjson/cJSON.c $(addprefix $(B)/src/libyaml/,api.c reader.c scanner.c parser.c loader.c) \
 	-I$(B)/src/libyaml $$(cat $(B)/src/libyaml/defines.txt)
 FUZZ_SRC_http := init/engine_http.c init/bytebuf.c $(B)/src/http-parser/http_parser.c init/tests/log_stub.c
 FUZZ_SRC_events := init/engine_events.c $(B)/src/cjson/cJSON.c init/tests/log_stub.c

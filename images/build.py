@@ -26,9 +26,22 @@ ENGINE_LINKS = ["usr/bin/docker", "usr/libexec/docker/cli-plugins", "usr/lib/x86
 HOST_LINKS = ["etc/localtime", "etc/timezone"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Debian's hooks kept in the dhcpcd image; the others configure services it lacks (NTP,
-# timesyncd, chrony) or the container's own hostname, and 20-resolv.conf is replaced by ours.
+# timesyncd, chrony: ours is 60-ntp) or the container's own hostname, and 20-resolv.conf is replaced by ours.
 DHCPCD_DEBIAN_HOOKS = ["01-test"]
-DHCPCD_APPLETS = ["sh", "cat", "cmp", "mkdir", "rm", "sed", "chmod"]  # what the hooks call
+DHCPCD_APPLETS = ["sh", "cat", "cmp", "mkdir", "rm", "sed", "chmod", "mv"]  # what the hooks and ntp.sh call
+# The ntp container's entrypoint (init's syscont_spec.c names it too).
+NTP_ENTRYPOINT = "usr/lib/onlydocker/ntp.sh"
+# chrony's programs in the engine image (bind-mounted read-only at ENGINE_DIR in the dhcp and ntp
+# containers): the dhcpcd image has scripts at these paths that run them (initrd/mkinitrd.sh).
+CHRONY_PROGRAMS = ["usr/sbin/chronyd", "usr/bin/chronyc"]
+# Through the engine's own loader and glibc, never the image's: the image's libc is dhcpcd's, and
+# the engine's libraries were resolved against the engine's libc.
+ENGINE_RUN = """#!/bin/sh
+# onlydocker: the engine image's /{prog}, with the engine's own loader and glibc (images/build.py)
+e={engine}
+exec "$e/usr/lib64/ld-linux-x86-64.so.2" --inhibit-cache --library-path "$e/usr/lib/x86_64-linux-gnu" \\
+	--argv0 "$0" "$e/{prog}" "$@"
+"""
 PASSWD_ROOT = "root:x:0:0:root:/root:/bin/sh\n"
 # dhcpcd's privilege separation runs its network-facing processes as this user, chrooted in its home.
 PASSWD_DHCPCD = "dhcpcd:x:100:65534:DHCP Client Daemon:/usr/lib/dhcpcd:/bin/false\n"
@@ -209,7 +222,13 @@ def config(created, labels_, entrypoint, workdir="/"):
     }
 
 
-def build_dhcpcd(pkg, versions, mtime, created):
+def build_dhcpcd(pkg, versions, conf, mtime, created):
+    """dhcpcd, and the ntp container's entrypoint, which runs this image with ntp.sh: one image, so
+    no second load at the first boot. chrony, of trixie's NTP clients: busybox-static has no ntpd,
+    ntpsec needs Python, openntpd has no way to take servers found later; chrony reads DHCP's from
+    a directory (sourcedir, reloaded on a command), steps at start (makestep) and logs the step.
+    chronyd and chronyc are the engine image's (with gnutls, for NTS, and its libraries they grew
+    this archive from 12.2 to 22.0 MB); here only scripts that run them from there."""
     packages = ["busybox-static", "dhcpcd-base", "libc6"]
     layer = MergedLayer(mtime)
     add_base(layer, pkg, packages)
@@ -219,11 +238,15 @@ def build_dhcpcd(pkg, versions, mtime, created):
     for hook in DHCPCD_DEBIAN_HOOKS:
         add_from_pkgroot(layer, pkg, f"usr/lib/dhcpcd/dhcpcd-hooks/{hook}", "dhcpcd-base", 0o644)
     add_ours(layer, "dhcpcd/20-resolv.conf", "usr/lib/dhcpcd/dhcpcd-hooks/20-resolv.conf", 0o644)
+    add_ours(layer, "dhcpcd/60-ntp", "usr/lib/dhcpcd/dhcpcd-hooks/60-ntp", 0o644)
     add_ours(layer, "dhcpcd/90-log-bound", "usr/lib/dhcpcd/dhcpcd-hooks/90-log-bound", 0o644)
+    for prog in CHRONY_PROGRAMS:
+        layer.file(prog, ENGINE_RUN.format(engine=conf["ENGINE_DIR"], prog=prog).encode(), 0o755)
+    add_ours(layer, "dhcpcd/ntp.sh", NTP_ENTRYPOINT, 0o755)
     add_ours(layer, "dhcpcd/dhcpcd.conf", "etc/dhcpcd.conf", 0o644)
     layer.file("etc/passwd", (PASSWD_ROOT + PASSWD_DHCPCD).encode())
     layer.file("etc/group", GROUP.encode())
-    for d in ["var/lib/dhcpcd", "run/dhcpcd", "run/resolvconf"]:
+    for d in ["var/lib/dhcpcd", "run/dhcpcd", "run/resolvconf", "run/ntp"]:
         layer.dir(d)
     layer.symlink("var/run", "/run")
     cfg = config(created, labels(versions, packages), ["/usr/sbin/dhcpcd", "--nobackground"])
@@ -309,7 +332,7 @@ def main():
         pkg = PkgRoot(args.pkgroot)
         os.makedirs(args.out, exist_ok=True)
         images = [
-            ("dhcpcd", [conf["DHCP_IMAGE"]], build_dhcpcd(pkg, versions, mtime, created)),
+            ("dhcpcd", [conf["DHCP_IMAGE"]], build_dhcpcd(pkg, versions, conf, mtime, created)),
             ("dom0", [conf["DOM0_IMAGE"], conf["DOM0_BUNDLED"]], build_dom0(pkg, versions, conf, mtime, created)),
         ]
         outs = [args.out, args.out]

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 
 import rootfs_check
-from build import ENGINE_LINKS, HOST_LINKS, read_kv
+from build import CHRONY_PROGRAMS, ENGINE_LINKS, HOST_LINKS, read_kv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 results = {"passed": 0, "failed": 0, "skipped": 0}
@@ -174,11 +174,25 @@ def main():
             check_contents("dhcpcd", *images["dhcpcd"], [
                 "usr/sbin/dhcpcd", "etc/dhcpcd.conf", "bin/sh", "usr/lib/dhcpcd/dhcpcd-run-hooks",
                 "usr/lib/dhcpcd/dhcpcd-hooks/20-resolv.conf", "usr/lib/dhcpcd/dhcpcd-hooks/90-log-bound",
-                "var/lib/dhcpcd", "etc/passwd"])
+                "var/lib/dhcpcd", "etc/passwd",
+                # the ntp container's: chronyd, its entrypoint, and the hook's chronyc
+                "usr/sbin/chronyd", "usr/bin/chronyc", "usr/lib/onlydocker/ntp.sh",
+                "usr/lib/dhcpcd/dhcpcd-hooks/60-ntp", "run/ntp"])
+            for prog in CHRONY_PROGRAMS:
+                ti, data = images["dhcpcd"][1][prog]
+                text = (data or b"").decode(errors="replace")
+                check(f"dhcpcd: /{prog} runs the engine image's with the engine's loader and glibc", ti.isfile()
+                      and f'e={conf["ENGINE_DIR"]}\n' in text and '"$e/usr/lib64/ld-linux-x86-64.so.2"' in text
+                      and '--library-path "$e/usr/lib/x86_64-linux-gnu"' in text and f'"$e/{prog}" "$@"' in text, text)
+            chrony_libs = [p for p in images["dhcpcd"][1] if "libgnutls" in p or "libedit" in p]
+            check("dhcpcd: no chrony libraries (gnutls, libedit: the engine image's)", not chrony_libs, chrony_libs)
+            size = os.path.getsize(os.path.join(dirs[0], "dhcpcd.tar"))
+            check("dhcpcd: archive under 14 MB (chrony is the engine image's)", size < 14_000_000, size)
             conf_text = images["dhcpcd"][1]["etc/dhcpcd.conf"][1].decode()
             # Without nodev, dhcpcd 9.4.1 dereferences a NULL plugin once stdin is readable.
             check("dhcpcd: config has nodev, noarp, persistent, timeout 0", all(
                 f"\n{w}\n" in conf_text for w in ["nodev", "noarp", "persistent", "timeout 0"]))
+            check("dhcpcd: config asks for the lease's NTP servers (option 42)", "\noption ntp_servers\n" in conf_text)
         if "dom0" in images:
             labels = check_contents("dom0", *images["dom0"], [
                 "bin/busybox", "bin/sh", "entrypoint.sh", "etc/profile", "etc/dom0-release",

@@ -45,6 +45,35 @@ def hooks(root, conf):
     seen = os.pread(held, 65536, 0).decode()
     os.close(held)
     yield "resolv.conf rewritten in place (same inode)", seen == text, seen
+    yield from ntp(root, run)
+
+
+def ntp(root, run):
+    """The hook 60-ntp (the lease's NTP servers as chrony sources) and ntp.sh's configuration."""
+    path = os.path.join(root, "run/ntp/dhcp/eth0.sources")
+    read = lambda: open(path).read() if os.path.exists(path) else None
+    r, _ = run("BOUND", "eth0", "true", "false", ip_address="10.0.2.15", ntp_servers="10.0.2.123 10.0.2.124")
+    got = read()
+    yield "BOUND writes the lease's NTP servers as chrony sources", (
+        r.returncode == 0 and got == "server 10.0.2.123 iburst\nserver 10.0.2.124 iburst\n"), (got, r.stderr)
+    r, _ = run("RENEW", "eth0", "true", "false", ip_address="10.0.2.15")
+    yield "a lease without NTP servers removes them", r.returncode == 0 and read() is None, (read(), r.stderr)
+    run("BOUND", "eth0", "true", "false", ip_address="10.0.2.15", ntp_servers="10.0.2.123")
+    r, _ = run("EXPIRE", "eth0", "false", "true")
+    yield "EXPIRE removes them", r.returncode == 0 and read() is None, (read(), r.stderr)
+
+    def config(**env):
+        r = subprocess.run(["chroot", root, "/usr/lib/onlydocker/ntp.sh", "--config"], env={"PATH": PATH, **env},
+                           capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout.splitlines()
+    rc, lines = config(NTP_SERVERS="192.0.2.124 ntp.test", NTP_POOLS="pool.test")
+    yield "ntp.sh: the configuration's servers and pools, and not the leases'", rc == 0 and all(
+        w in lines for w in ["server 192.0.2.124 iburst", "server ntp.test iburst", "pool pool.test iburst",
+                             "makestep 1 3", "port 0", "cmdport 0"]) and not any(
+        w.startswith("sourcedir") for w in lines), lines
+    rc, lines = config(NTP_SERVERS="", NTP_POOLS="")
+    yield "ntp.sh: without configured servers, the leases' (sourcedir)", rc == 0 and "sourcedir /run/ntp/dhcp" in lines and not any(
+        w.startswith(("server", "pool")) for w in lines), lines
 
 
 class Pty:

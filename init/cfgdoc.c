@@ -1,5 +1,5 @@
 /* The configuration document: libyaml loads it into a node tree, and this walks the tree. Top
- * level: cloud-init's `hostname` and `ssh_authorized_keys`, and `onlydocker:`, whose keys (nested
+ * level: cloud-init's `hostname`, `ssh_authorized_keys` and `ntp` (cfgdoc_time.c), and `onlydocker:`, whose keys (nested
  * mappings or dotted names: `disk: {wait: 10}` or `disk.wait: 10`) are the od. keys without the
  * prefix, each set through cmdline.c's table so that a value means what it means on the kernel
  * command line; the structured keys are read by cfgdoc_units.c and cfgdoc_host.c. Each problem is one line naming source, line, column and key; the rest applies. */
@@ -311,9 +311,10 @@ static const struct doc_key tops[] = {
 	{ "ssh_authorized_keys", ssh_authorized_keys },
 	{ "write_files", doc_write_files },
 	{ "timezone", doc_timezone },
+	{ "ntp", doc_ntp },
 };
 /* cloud-init keys this version knows but does not apply: said, never silently ignored. */
-static const char *const later[] = { "ntp", "runcmd", "bootcmd", "users", "packages" };
+static const char *const later[] = { "runcmd", "bootcmd", "users", "packages" };
 
 static void top(struct walk *w, const yaml_node_t *root)
 {

@@ -34,7 +34,12 @@ int cfgdoc_metadata(const char *source, const char *text, size_t len, struct con
  *   "write_files_dirs": [ "/opt/x" ... ]: declared beyond /etc and /var/lib/docker/onlydocker,
  *               clean, none in or holding /proc, /sys, /dev, /var/lib/docker
  *   "timezone": {zone: "Europe/Berlin" (letters, digits, _ + - /; no '.'), at}
+ *   "ntp": {enabled, servers[], pools[], ntp_client}: each server a host name or an address of at
+ *               most NTP_NAME_MAX bytes, at most NTP_NAMES_MAX servers and as many pools
  * Optional fields are absent when not given. */
+
+#define NTP_NAME_MAX 253
+#define NTP_NAMES_MAX 8
 
 /* [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp|sctp]: 0, or -EINVAL. ip "" when not given. */
 int cfgdoc_port(const char *v, char *ip, size_t ipn, unsigned *host, unsigned *cont, char *proto, size_t pn);

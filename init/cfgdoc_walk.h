@@ -1,6 +1,6 @@
 /* The configuration document's walk, shared by the files that read its keys (cfgdoc.c: the top
  * level, the od. keys and daemon.json; cfgdoc_units.c: onboot, services, compose; cfgdoc_host.c:
- * write_files, ntp, timezone): where a problem is said, and the entry checker they all use. */
+ * write_files, timezone; cfgdoc_time.c: ntp): where a problem is said, and the entry checker they all use. */
 #ifndef OD_CFGDOC_WALK_H
 #define OD_CFGDOC_WALK_H
 #include <cJSON.h>
@@ -62,4 +62,5 @@ void doc_compose(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
 void doc_write_files(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
 void doc_write_files_dirs(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
 void doc_timezone(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);
+void doc_ntp(struct walk *w, const yaml_node_t *k, const yaml_node_t *v);      /* cfgdoc_time.c */
 #endif

@@ -121,6 +121,25 @@ static int parse_swarm(const struct key *k, const char *v, void *field, char *wh
 	return 0;
 }
 
+/* NTP servers, comma separated (each a host name or an address: they become chronyd's
+ * configuration lines), at most 8 as a document's ntp.servers; or off. */
+static int parse_ntp(const struct key *k, const char *v, void *field, char *why, size_t n)
+{
+	if (need_value(k, v, why, n))
+		return -EINVAL;
+	int names = 1, ok = strlen(v) < k->size && *v && strcmp(v, ",");
+	for (const char *p = v; ok && *p; p++) {
+		int first = p == v || p[-1] == ',';
+		names += *p == ',';
+		ok = (isalnum((unsigned char)*p) || (strchr(".-:", *p) && !first) || (*p == ',' && !first && p[1]))
+		     && names <= 8;
+	}
+	if (!ok)
+		return WHY("%s='%.64s' is not off or up to 8 host names or addresses, comma separated; ignored", k->name, v);
+	strcpy(field, v);
+	return 0;
+}
+
 static int parse_ip(const struct key *k, const char *v, void *field, char *why, size_t n)
 {
 	struct ipconf ip;
@@ -166,6 +185,7 @@ static const struct key keys[] = {
 	{ "od.swarm.join", parse_str, F(swarm_join), 0, 0, 0, 0 },
 	{ "od.swarm.token", parse_str, F(swarm_token), 0, 0, 0, 0 },
 	{ "od.swarm.addr", parse_str, F(swarm_addr), 0, 0, 0, 0 },
+	{ "od.ntp", parse_ntp, F(ntp), 0, 0, 0, 0 },
 	{ "od.engine.ping", parse_int, F(ping_interval_ms), 0, 3600, 1000, 0 },
 	{ "od.engine.misses", parse_int, F(ping_misses), 1, 100, 1, 0 },
 };

@@ -49,6 +49,7 @@ struct config {
 	char swarm_join[VALUE_MAX];     /* od.swarm.join=MANAGER[:PORT] */
 	char swarm_token[VALUE_MAX];    /* od.swarm.token=: the join token (else a file on the data disk) */
 	char swarm_addr[64];            /* od.swarm.addr=: the address to advertise (else ip='s) */
+	char ntp[VALUE_MAX];            /* od.ntp=SERVER[,SERVER...]|off: over the documents' `ntp:` */
 	int ping_interval_ms;           /* od.engine.ping: seconds between liveness pings (0: none) */
 	int ping_misses;                /* od.engine.misses: unanswered pings before a restart */
 	int loglevel_given;             /* the kernel's loglevel= was on the command line */

@@ -43,7 +43,15 @@ void dockerd_stop(int budget_ms, void (*done)(void));  /* SIGTERM; done() once i
 #define CONTAINERD_SOCK "/var/run/docker/containerd/containerd.sock"
 #define OOM_ADJ_ENGINE "-999"           /* the engine is what every container needs: the OOM killer's last pick */
 int containerd_start(int out_fd);       /* 0, or -errno when dockerd must manage its own */
-void syscont_setup(void);               /* dhcp and dom0: listens to the engine's up and down */
+void syscont_setup(void);               /* dhcp, ntp and dom0: listens to the engine's up and down */
+/* timesync.c: where the NTP servers come from, the ntp container's part, chronyd's log relayed */
+#ifndef NTP_DIR                         /* (the unit test has its own) */
+#define NTP_DIR "/run/ntp"                      /* bound into the dhcp and ntp containers */
+#endif
+struct cJSON;
+void timesync_setup(void);              /* after the network's mode is known: said once, the log's FIFO */
+int timesync_wanted(void);              /* the ntp container runs */
+void timesync_env(struct cJSON *env);   /* its NTP_SERVERS= and NTP_POOLS= */
 /* run.c: kvm --run (od.run), one container for the host */
 void run_setup(void);                   /* boot: the spec, the port, the shared directories */
 void run_shutdown(void);                /* the machine is going down: the status must reach the host */

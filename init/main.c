@@ -124,6 +124,7 @@ int main(int argc, char **argv)
 	 * and the system containers, which read /etc/docker/... and the data disk's files. */
 	write_files();
 	net_static_setup();
+	timesync_setup();
 	run_setup();            /* the engine's listeners, in the order they act: --run, swarm, dhcp/dom0 */
 	swarm_setup();
 	syscont_setup();

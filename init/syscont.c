@@ -1,4 +1,4 @@
-/* The system containers (dhcp, dom0), each described whole by a struct sysc_spec and all driven by
+/* The system containers (dhcp, ntp, dom0), each described whole by a struct sysc_spec and all driven by
  * one state machine through the Engine API: the bundled image loaded only when the engine lacks it,
  * the container (re)created and started, its death learned from the /events stream and answered
  * by recreating it from whatever its reference names now (the upgrade path), rolled back to the
@@ -28,7 +28,7 @@
 
 /* Named after the request in flight. */
 enum st {
-	IDLE, INSPECTING_IMAGE, LOADING, ADOPTING, INSPECTING_PREPARED, REMOVING, CREATING, HELD, STARTING, RUNNING, TAGGING,
+	IDLE, INSPECTING_IMAGE, AWAITING_LOAD, LOADING, ADOPTING, INSPECTING_PREPARED, REMOVING, CREATING, HELD, STARTING, RUNNING, TAGGING,
 };
 
 struct sysc {
@@ -199,18 +199,35 @@ static void create(struct sysc *s)
 	engine_callf("GET", NULL, CALL_MS, prepared_done, s, "/containers/%s/json", s->spec->name);
 }
 
+/* Another container's load of the same archive (dhcp's and ntp's image is one): the one in flight. */
+static struct sysc *loading(const struct sysc *s)
+{
+	for (size_t i = 0; i < N; i++)
+		if (&conts[i] != s && conts[i].st == LOADING && !strcmp(specs[i].bundle, s->spec->bundle))
+			return &conts[i];
+	return NULL;
+}
+
 static void load_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
 {
 	(void)r; (void)len;
 	struct sysc *s = arg;
 	/* The load answers 200 and reports a bad archive inside its JSON stream. */
-	if (status != 200 || (body && strstr(body, "\"errorDetail\""))) {
+	int ok = status == 200 && !(body && strstr(body, "\"errorDetail\""));
+	if (!ok)
 		failed(s, "loading the bundled image", status, body);
-		return;
+	else
+		info("%s: bundled image loaded from %s in %lld ms", s->spec->name, s->spec->bundle, (long long)(now_ms() - t_up));
+	/* Those that waited for this load go on: created now, or each trying on its own. */
+	for (size_t i = 0; i < N; i++)
+		if (conts[i].st == AWAITING_LOAD && !strcmp(specs[i].bundle, s->spec->bundle)) {
+			conts[i].loaded = ok;
+			ok ? create(&conts[i]) : check_image(&conts[i]);
+		}
+	if (ok) {
+		s->loaded = 1;
+		create(s);
 	}
-	info("%s: bundled image loaded from %s in %lld ms", s->spec->name, s->spec->bundle, (long long)(now_ms() - t_up));
-	s->loaded = 1;
-	create(s);
 }
 
 static void inspect_done(struct ereq *r, int status, const char *body, size_t len, void *arg)
@@ -228,6 +245,10 @@ static void inspect_done(struct ereq *r, int status, const char *body, size_t le
 	if (have) {
 		info("%s: image %s already in the engine, not reloaded", s->spec->name, s->spec->bundle_ref);
 		create(s);
+		return;
+	}
+	if (loading(s)) {       /* one archive loaded twice at once would cost the first boot seconds */
+		s->st = AWAITING_LOAD;
 		return;
 	}
 	int fd = open(s->spec->bundle, O_RDONLY | O_CLOEXEC);

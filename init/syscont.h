@@ -3,6 +3,7 @@
 #define OD_SYSCONT_H
 #define DHCP_NAME "dhcp"
 #define DOM0_NAME "dom0"
+#define NTP_NAME "ntp"
 #define IMAGES_DIR "/usr/share/onlydocker/images"   /* a link into the engine image */
 /* At shutdown, with every container stopped: a fresh dom0 for the next boot to start at once. */
 void syscont_prepare_next(int timeout_ms, void (*done)(void));

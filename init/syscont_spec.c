@@ -15,9 +15,19 @@
 
 static int want_dhcp(void) { return net_wants_dhcp(); }
 static int want_dom0(void) { return cfg->dom0; }
+static int want_ntp(void) { return timesync_wanted(); }
 
 static const char *const dhcp_caps[] = { "NET_ADMIN", "NET_RAW", NULL };
-static const char *const dhcp_binds[] = { "/run/resolvconf:/run/resolvconf", NULL };
+/* NTP_DIR: the hook 60-ntp leaves the lease's NTP servers there for chronyd (the ntp container),
+ * and tells it with chronyc. chronyd and chronyc are the engine image's, with their libraries:
+ * the dhcpcd image only has scripts that run them from the read-only bind (images/build.py). */
+static const char *const dhcp_binds[] = {
+	"/run/resolvconf:/run/resolvconf", NTP_DIR ":" NTP_DIR, ENGINEFS_DIR ":" ENGINEFS_DIR ":ro", NULL,
+};
+/* chronyd sets the clock: SYS_TIME, which also opens docker's seccomp profile to the calls. */
+static const char *const ntp_caps[] = { "SYS_TIME", NULL };
+static const char *const ntp_binds[] = { NTP_DIR ":" NTP_DIR, ENGINEFS_DIR ":" ENGINEFS_DIR ":ro", NULL };
+static const char *const ntp_entrypoint[] = { "/usr/lib/onlydocker/ntp.sh", NULL };   /* images/build.py's */
 /* No bind of the engine's socket file: dockerd makes a new one at each start, and a dom0 kept
  * across a restart would hold the old. dom0's image links /var/run/docker.sock to
  * /host/var/run/docker.sock, which follows. */
@@ -37,6 +47,11 @@ const struct sysc_spec syscont_specs[SYSCONT_N] = {
 	  /* Its shell is the console: spared by the OOM killer before any workload, not before the engine. */
 	  .privileged = 1, .oom_score_adj = -500, .pid_mode = "host", .ipc_mode = "host", .uts_mode = "host",
 	  .rollback_repo = DOM0_REPO, .rollback_tag = DOM0_TAG, .prepare = 1, .wanted = want_dom0 },
+	/* The dhcpcd image with ntp.sh (chronyd) as its entrypoint: no image of its own to load. It starts
+	 * after dhcp, and nothing waits for it. */
+	{ .name = NTP_NAME, .label = "ntp", .image = DHCP_IMAGE, .bundle = IMAGES_DIR "/dhcpcd.tar",
+	  .bundle_ref = DHCP_IMAGE, .bundle_id = DHCP_IMAGE_ID, .caps = ntp_caps, .binds = ntp_binds,
+	  .entrypoint = ntp_entrypoint, .more_env = timesync_env, .after = DHCP_NAME, .wanted = want_ntp },
 };
 static void add_strings(cJSON *obj, const char *key, const char *const *list)
 {
@@ -56,6 +71,10 @@ char *syscont_json(const struct sysc_spec *sp, char *hash_out)
 	cJSON *env = cJSON_AddArrayToObject(c, "Env");
 	for (const char *const *e = sp->env; e && *e; e++)
 		cJSON_AddItemToArray(env, cJSON_CreateString(*e));
+	if (sp->more_env)
+		sp->more_env(env);
+	if (sp->entrypoint)
+		add_strings(c, "Entrypoint", sp->entrypoint);
 	if (sp->console_env) {
 		char console[80];
 		/* With the debug shell on the console, the container leaves the tty alone. */

@@ -3,7 +3,7 @@
 #define OD_SYSCONT_SPEC_H
 #define LABEL_SYSTEM "org.onlydocker.system"
 #define LABEL_CONFIG "org.onlydocker.config"
-#define SYSCONT_N 2
+#define SYSCONT_N 3
 struct cJSON;
 
 struct sysc_spec {
@@ -12,6 +12,8 @@ struct sysc_spec {
 	const char *bundle;                     /* the archive of the bundled image */
 	const char *bundle_ref, *bundle_id;     /* the reference whose ID tells whether the bundle is loaded */
 	const char *const *caps, *const *binds, *const *env;    /* NULL-terminated */
+	const char *const *entrypoint;          /* NULL-terminated; NULL: the image's */
+	void (*more_env)(struct cJSON *env);    /* optional: what the configuration adds to env */
 	int console_env;                        /* CONSOLE=the console's tty, or none when the debug shell has it */
 	int privileged, oom_score_adj;          /* oom_score_adj 0: the engine's default */
 	const char *pid_mode, *ipc_mode, *uts_mode;

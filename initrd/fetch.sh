@@ -7,7 +7,7 @@ set -euo pipefail
 
 # The appliance's packages (tzdata: the zone files of the documents' `timezone`); their shared-library dependency packages are added by walking apt's graph.
 PACKAGES=(docker.io docker-cli docker-compose docker-buildx containerd runc crun tini iptables busybox-static
-          dhcpcd-base apparmor e2fsprogs zlib1g openssh-server openssh-client openssh-sftp-server
+          dhcpcd-base chrony apparmor e2fsprogs zlib1g openssh-server openssh-client openssh-sftp-server
           libxtables12 libip4tc2 libip6tc2 libnftnl11 libnetfilter-conntrack3 libnfnetlink0 libmnl0
           tzdata)
 KERNEL_META=linux-image-amd64

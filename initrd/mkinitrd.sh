@@ -121,6 +121,12 @@ install_pkg usr/bin/ssh-keygen usr/bin/ssh-keygen
 # The client too, and scp: from dom0 to another machine (a swarm's other nodes), as admins expect.
 install_pkg usr/bin/ssh usr/bin/ssh
 install_pkg usr/bin/scp usr/bin/scp
+# chrony for the ntp container, and chronyc for the dhcp container's hook 60-ntp: here, not in the
+# dhcpcd image, which would grow from 12 to 22 MB with gnutls and its libraries (loaded at every
+# first boot). Both containers bind this image read-only and run them through its own loader and
+# glibc (the image's chronyd and chronyc are scripts that do so: images/build.py).
+install_pkg usr/sbin/chronyd usr/sbin/chronyd
+install_pkg usr/bin/chronyc usr/bin/chronyc
 # Debian's kernel enables AppArmor: dockerd then loads its docker-default profile for every
 # unprivileged container, and cannot start one without the parser.
 install_pkg sbin/apparmor_parser usr/sbin/apparmor_parser
@@ -227,7 +233,7 @@ images=("$IMAGES"/*.tar)
 for i in "${images[@]}"; do cp "$i" "$ROOT/usr/share/onlydocker/images/"; done
 
 M=lib/modules/$KVER
-required=(init usr/sbin/sshd usr/lib/openssh/sshd-session usr/lib/openssh/sshd-auth usr/bin/ssh-keygen usr/bin/ssh usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc
+required=(init usr/sbin/chronyd usr/bin/chronyc usr/sbin/sshd usr/lib/openssh/sshd-session usr/lib/openssh/sshd-auth usr/bin/ssh-keygen usr/bin/ssh usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/runc
           usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs usr/sbin/iptables usr/sbin/ip6tables
           "usr/lib/$MULTIARCH/xtables/libxt_conntrack.so" usr/share/zoneinfo/Etc/UTC bin/busybox bin/sh lib64/ld-linux-x86-64.so.2
           "$M/modules.dep" "$M/modules.dep.bin" "$M/modules.alias.bin" "$M/modules.softdep")
@@ -244,7 +250,7 @@ ENGINE_PATHS=(usr/bin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2
               usr/bin/docker-init usr/bin/docker-proxy usr/sbin/apparmor_parser usr/sbin/mke2fs
               usr/sbin/xtables-nft-multi usr/lib/$MULTIARCH usr/lib64 usr/share/onlydocker/images
               usr/bin/docker usr/libexec/docker usr/sbin/sshd usr/lib/openssh usr/bin/ssh-keygen usr/bin/ssh usr/bin/scp
-              usr/share/zoneinfo)
+              usr/share/zoneinfo usr/sbin/chronyd usr/bin/chronyc)
 mkdir -p "$ENGINE"
 for p in "${ENGINE_PATHS[@]}"; do
     [ -e "$ROOT/$p" ] && [ ! -L "$ROOT/$p" ] || die "engine image: /$p is missing or a link"

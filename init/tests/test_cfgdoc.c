@@ -451,6 +451,46 @@ static void timezone_later_wins_and_a_bad_name_keeps_the_earlier(void **st)
 	cfgdoc_free(&c);
 }
 
+static void ntp_servers_into_the_doc_and_bad_ones_keep_the_earlier(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(apply("#cloud-config\nntp:\n  enabled: true\n  servers: [10.0.3.1, ntp.example.test]\n"
+			       "  pools: [pool.example.test]\n", &c), 0);
+	char *j = cJSON_PrintUnformatted(cJSON_GetObjectItem(c.doc, "ntp"));
+	assert_string_equal(j, "{\"enabled\":true,\"servers\":[\"10.0.3.1\",\"ntp.example.test\"],"
+			    "\"pools\":[\"pool.example.test\"]}");
+	cJSON_free(j);
+
+	assert_int_equal(apply("ntp:\n  servers: ['10.0.3.1 iburst\\nallow all']\n", &c), 2);
+	assert_non_null(strstr(lines[0], "line 2, column 13: ntp: servers: '10.0.3.1 iburst"));
+	assert_non_null(strstr(lines[0], "is not a host name or an address"));
+	assert_non_null(strstr(lines[1], "ntp: not applied"));
+	assert_int_equal(apply("ntp: {servers: 10.0.3.9}\n", &c), 2);
+	assert_non_null(strstr(lines[0], "ntp: servers must be a list"));
+	assert_int_equal(apply("ntp: {server: [10.0.3.9]}\n", &c), 2);
+	assert_non_null(strstr(lines[0], "line 1, column 7: ntp: unknown field 'server'"));
+	assert_int_equal(apply("ntp: {ntp_client: ntpd}\n", &c), 2);
+	assert_int_equal(apply("ntp: {servers: [a, b, c, d, e, f, g, h, i]}\n", &c), 2);
+	assert_non_null(strstr(lines[0], "ntp: more than 8 servers"));
+	assert_int_equal(apply("ntp: [10.0.3.9]\n", &c), 2);
+	assert_non_null(strstr(lines[0], "ntp: must be a mapping"));
+	j = cJSON_PrintUnformatted(cJSON_GetObjectItem(c.doc, "ntp"));
+	assert_non_null(strstr(j, "\"servers\":[\"10.0.3.1\",\"ntp.example.test\"]"));
+	cJSON_free(j);
+
+	/* A later document's, whole: its pools are gone, and enabled: false is kept to say NTP is off. */
+	assert_int_equal(apply("ntp: {enabled: false, servers: ['fd00::123'], ntp_client: chrony}\n", &c), 0);
+	j = cJSON_PrintUnformatted(cJSON_GetObjectItem(c.doc, "ntp"));
+	assert_string_equal(j, "{\"enabled\":false,\"servers\":[\"fd00::123\"],\"ntp_client\":\"chrony\"}");
+	cJSON_free(j);
+	/* `ntp:` alone changes nothing and is no problem. */
+	assert_int_equal(apply("ntp:\n", &c), 0);
+	assert_non_null(cJSON_GetObjectItem(c.doc, "ntp"));
+	cfgdoc_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +509,7 @@ int main(void)
 		cmocka_unit_test(write_files_bad_entries_each_one_line),
 		cmocka_unit_test(write_files_and_dirs_add_up_across_documents),
 		cmocka_unit_test(timezone_later_wins_and_a_bad_name_keeps_the_earlier),
+		cmocka_unit_test(ntp_servers_into_the_doc_and_bad_ones_keep_the_earlier),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,27 @@ static void bad_values_keep_defaults(void **st)
 	assert_non_null(strstr(last, "unknown key 'od.nosuchkey'"));
 }
 
+/* od.ntp: names and addresses, comma separated, or off; anything that could bend chronyd's
+ * configuration refused. */
+static void ntp_servers(void **st)
+{
+	(void)st;
+	struct config c;
+	assert_int_equal(parse("od.ntp=192.0.2.123,ntp.example.test,fd00::1", &c), 0);
+	assert_string_equal(c.ntp, "192.0.2.123,ntp.example.test,fd00::1");
+	assert_true(config_given(&c, "od.ntp"));
+	assert_int_equal(parse("od.ntp=off", &c), 0);
+	assert_string_equal(c.ntp, "off");
+	const char *bad[] = { "od.ntp=", "od.ntp=a,,b", "od.ntp=a,", "od.ntp=,a", "od.ntp=-x", "od.ntp=\"a b\"",
+			      "od.ntp=a/b", "od.ntp=1,2,3,4,5,6,7,8,9", "od.ntp" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(parse(bad[i], &c), 1);
+		assert_string_equal(c.ntp, "");
+		assert_non_null(strstr(last, "od.ntp"));
+	}
+	assert_int_equal(parse("od.ntp=1,2,3,4,5,6,7,8", &c), 0);
+}
+
 static void garbage(void **st)
 {
 	(void)st;
@@ -224,7 +245,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults), cmocka_unit_test(keys), cmocka_unit_test(quotes_and_repeats),
-		cmocka_unit_test(bad_values_keep_defaults), cmocka_unit_test(garbage),
+		cmocka_unit_test(bad_values_keep_defaults), cmocka_unit_test(garbage), cmocka_unit_test(ntp_servers),
 		cmocka_unit_test(ip_static), cmocka_unit_test(ip_modes_and_mistakes), cmocka_unit_test(finalised),
 	};
 	return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);

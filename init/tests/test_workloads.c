@@ -39,6 +39,8 @@ int shutdown_in_progress(void) { return shutting_down; }
 int net_wants_dhcp(void) { return 1; }
 void net_lease_deadline(void) {}
 const char *console_tty(void) { return "/dev/ttyS0"; }
+int timesync_wanted(void) { return 0; }         /* syscont_spec.c's ntp container: not these tests' */
+void timesync_env(cJSON *env) { (void)env; }
 static void over_cb(int ok) { overs = ok; }
 
 /* ---- driving it ---- */
