@@ -2,6 +2,7 @@
  * checked field by field against a table, into a JSON object the rest of init reads without
  * checking again: each field's type, its bounds, its own check, and the shell-like word split of
  * a command given as one string. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,27 @@ static int split_words(const char *s, cJSON *out, char *why, size_t n)
 	}
 }
 
+int doc_word(const char *v, size_t max, const char *also)
+{
+	size_t len = strlen(v);
+	int ok = len > 0 && len <= max && isalnum((unsigned char)v[0]);
+	for (const char *p = v; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || strchr(also, *p);
+	return ok;
+}
+
+/* One of the field's choices, or said: "'x' is not a, b or c". */
+static int choice(const struct field *f, const char *s, char *why, size_t n)
+{
+	size_t len = (size_t)snprintf(why, n, "'%.64s' is not ", s);
+	for (const char *const *c = f->choices; *c; c++) {
+		if (!strcmp(s, *c))
+			return 0;
+		len += (size_t)snprintf(why + len, len < n ? n - len : 0, "%s%s", c == f->choices ? "" : c[1] ? ", " : " or ", *c);
+	}
+	return -EINVAL;
+}
+
 /* A value for a field, or NULL (said). */
 static cJSON *value(struct walk *w, const yaml_node_t *v, const char *what, const struct field *f)
 {
@@ -60,6 +82,10 @@ static cJSON *value(struct walk *w, const yaml_node_t *v, const char *what, cons
 	char why[200];
 	if (!s) {
 		doc_problem(w, v, "%s: %s must be a value, not %s", what, f->name, doc_kind(v));
+		return NULL;
+	}
+	if (f->choices && choice(f, s, why, sizeof why) < 0) {
+		doc_problem(w, v, "%s: %s: %s", what, f->name, why);
 		return NULL;
 	}
 	if (f->check && f->check(s, why, sizeof why) < 0) {

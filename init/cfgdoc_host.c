@@ -137,12 +137,12 @@ static int check_encoding(const char *v, char *why, size_t n)
 }
 
 static const struct field file_fields[] = {
-	{ "path", FT_STR, 1, 0, 0, path_check },
-	{ "content", FT_STR, 0, 0, 0, NULL },
-	{ "encoding", FT_STR, 0, 0, 0, check_encoding },
-	{ "permissions", FT_STR, 0, 0, 0, check_mode },
-	{ "owner", FT_STR, 0, 0, 0, check_owner },
-	{ "append", FT_BOOL, 0, 0, 0, NULL },
+	{ "path", FT_STR, 1, 0, 0, path_check, NULL },
+	{ "content", FT_STR, 0, 0, 0, NULL, NULL },
+	{ "encoding", FT_STR, 0, 0, 0, check_encoding, NULL },
+	{ "permissions", FT_STR, 0, 0, 0, check_mode, NULL },
+	{ "owner", FT_STR, 0, 0, 0, check_owner, NULL },
+	{ "append", FT_BOOL, 0, 0, 0, NULL, NULL },
 };
 
 /* "SOURCE: line L, column C": where a problem found at boot (writefiles.c, host.c) is said to be. */

@@ -12,29 +12,20 @@
  * configuration line could be bent with. */
 static int check_host(const char *v, char *why, size_t n)
 {
-	size_t len = strlen(v);
-	int ok = len > 0 && len <= NTP_NAME_MAX && v[0] != '-' && v[0] != '.';
-	for (const char *p = v; ok && *p; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr(".-:", *p);
-	if (!ok)
-		snprintf(why, n, "'%.64s' is not a host name or an address", v);
-	return ok ? 0 : -EINVAL;
-}
-
-/* cloud-init picks a client; this appliance has chrony alone. */
-static int check_client(const char *v, char *why, size_t n)
-{
-	if (!strcmp(v, "auto") || !strcmp(v, "chrony"))
+	if (doc_word(v, NTP_NAME_MAX, ".-:"))
 		return 0;
-	snprintf(why, n, "'%.64s' is not auto or chrony (the appliance's client is chrony)", v);
+	snprintf(why, n, "'%.64s' is not a host name or an address", v);
 	return -EINVAL;
 }
 
+/* cloud-init picks a client; this appliance has chrony alone. */
+static const char *const clients[] = { "auto", "chrony", NULL };
+
 static const struct field ntp_fields[] = {
-	{ "enabled", FT_BOOL, 0, 0, 0, NULL },
-	{ "servers", FT_LIST, 0, 0, 0, check_host },
-	{ "pools", FT_LIST, 0, 0, 0, check_host },
-	{ "ntp_client", FT_STR, 0, 0, 0, check_client },
+	{ "enabled", FT_BOOL, 0, 0, 0, NULL, NULL },
+	{ "servers", FT_LIST, 0, 0, 0, check_host, NULL },
+	{ "pools", FT_LIST, 0, 0, 0, check_host, NULL },
+	{ "ntp_client", FT_STR, 0, 0, 0, NULL, clients },
 };
 
 void doc_ntp(struct walk *w, const yaml_node_t *k, const yaml_node_t *v)

@@ -12,13 +12,10 @@
 /* Docker's container names, less the prefix we add: [a-zA-Z0-9][a-zA-Z0-9_.-]*, kept short. */
 static int check_name(const char *v, char *why, size_t n)
 {
-	size_t len = strlen(v);
-	int ok = len > 0 && len <= 48 && v[0] != '.' && v[0] != '-' && v[0] != '_';
-	for (const char *p = v; ok && *p; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_.-", *p);
-	if (!ok)
-		snprintf(why, n, "'%.64s' is not a name (letters, digits, _ . -; at most 48; a letter or digit first)", v);
-	return ok ? 0 : -EINVAL;
+	if (doc_word(v, 48, "_.-"))
+		return 0;
+	snprintf(why, n, "'%.64s' is not a name (letters, digits, _ . -; at most 48; a letter or digit first)", v);
+	return -EINVAL;
 }
 
 static int check_image(const char *v, char *why, size_t n)
@@ -29,21 +26,8 @@ static int check_image(const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
-static int check_network(const char *v, char *why, size_t n)
-{
-	if (!strcmp(v, "host") || !strcmp(v, "bridge") || !strcmp(v, "none"))
-		return 0;
-	snprintf(why, n, "'%.64s' is not host, bridge or none", v);
-	return -EINVAL;
-}
-
-static int check_restart(const char *v, char *why, size_t n)
-{
-	if (!strcmp(v, "unless-stopped") || !strcmp(v, "always") || !strcmp(v, "on-failure"))
-		return 0;
-	snprintf(why, n, "'%.64s' is not unless-stopped, always or on-failure", v);
-	return -EINVAL;
-}
+static const char *const networks[] = { "bridge", "host", "none", NULL };
+static const char *const restarts[] = { "unless-stopped", "always", "on-failure", NULL };
 
 /* HOST:CONTAINER as docker -v takes it: an absolute host path, an absolute container path, and
  * options (ro, rw, z, rslave...) after a second colon. */
@@ -99,26 +83,26 @@ static int check_port(const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
-#define CONTAINER_FIELDS                                                                       \
-	{ "image", FT_STR, 1, 0, 0, check_image },                                             \
-	{ "command", FT_WORDS, 0, 0, 0, NULL },                                                \
-	{ "entrypoint", FT_WORDS, 0, 0, 0, NULL },                                             \
-	{ "env", FT_ENV, 0, 0, 0, NULL },                                                      \
-	{ "binds", FT_LIST, 0, 0, 0, check_bind },                                             \
-	{ "privileged", FT_BOOL, 0, 0, 0, NULL },                                              \
-	{ "cap_add", FT_LIST, 0, 0, 0, NULL },                                                 \
-	{ "network", FT_STR, 0, 0, 0, check_network }
+#define CONTAINER_FIELDS                                                                        \
+	{ "image", FT_STR, 1, 0, 0, check_image, NULL },                                               \
+	{ "command", FT_WORDS, 0, 0, 0, NULL, NULL },                                                  \
+	{ "entrypoint", FT_WORDS, 0, 0, 0, NULL, NULL },                                               \
+	{ "env", FT_ENV, 0, 0, 0, NULL, NULL },                                                        \
+	{ "binds", FT_LIST, 0, 0, 0, check_bind, NULL },                                               \
+	{ "privileged", FT_BOOL, 0, 0, 0, NULL, NULL },                                                \
+	{ "cap_add", FT_LIST, 0, 0, 0, NULL, NULL },                                                   \
+	{ "network", FT_STR, 0, 0, 0, NULL, networks }
 
 static const struct field onboot_fields[] = {
-	{ "name", FT_STR, 0, 0, 0, check_name },
+	{ "name", FT_STR, 0, 0, 0, check_name, NULL },
 	CONTAINER_FIELDS,
-	{ "timeout", FT_INT, 0, 1, 86400, NULL },
-	{ "required", FT_BOOL, 0, 0, 0, NULL },
+	{ "timeout", FT_INT, 0, 1, 86400, NULL, NULL },
+	{ "required", FT_BOOL, 0, 0, 0, NULL, NULL },
 };
 static const struct field service_fields[] = {
 	CONTAINER_FIELDS,
-	{ "ports", FT_LIST, 0, 0, 0, check_port },
-	{ "restart", FT_STR, 0, 0, 0, check_restart },
+	{ "ports", FT_LIST, 0, 0, 0, check_port, NULL },
+	{ "restart", FT_STR, 0, 0, 0, NULL, restarts },
 };
 #define NF(f) (sizeof f / sizeof f[0])
 

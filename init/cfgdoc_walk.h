@@ -48,7 +48,11 @@ struct field {
 	int min, max;                                   /* FT_INT */
 	/* optional, for a value and each item of a list: 0, or -EINVAL with why[] filled */
 	int (*check)(const char *v, char *why, size_t n);
+	const char *const *choices;                     /* optional, NULL-terminated: the value is one of them */
 };
+/* Whether v is a word of at most max bytes: a letter or digit first, then letters, digits and the
+ * characters of `also` (names, host names). */
+int doc_word(const char *v, size_t max, const char *also);
 /* map against fields[] into a new object (the fields it has, by name; FT_BOOL as JSON booleans,
  * FT_INT numbers, lists as arrays of strings). Each problem is one line naming `what` ("onboot
  * entry 2", "services.web") and the field; returns NULL after any problem (the caller says what

@@ -491,6 +491,22 @@ static void ntp_servers_into_the_doc_and_bad_ones_keep_the_earlier(void **st)
 	cfgdoc_free(&c);
 }
 
+static void a_value_outside_its_choices_names_them(void **st)
+{
+	(void)st;
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(apply("onlydocker:\n  services:\n    web: {image: a, network: bridged, restart: sometimes}\n"
+			       "ntp: {ntp_client: ntpd}\n", &c), 5);
+	assert_string_equal(lines[0], "config: test.yaml: line 3, column 30: onlydocker.services.web: network: "
+			    "'bridged' is not bridge, host or none");
+	assert_string_equal(lines[1], "config: test.yaml: line 3, column 48: onlydocker.services.web: restart: "
+			    "'sometimes' is not unless-stopped, always or on-failure");
+	assert_non_null(strstr(lines[2], "onlydocker.services.web: not applied"));
+	assert_non_null(strstr(lines[3], "ntp_client: 'ntpd' is not auto or chrony"));
+	cfgdoc_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +526,7 @@ int main(void)
 		cmocka_unit_test(write_files_and_dirs_add_up_across_documents),
 		cmocka_unit_test(timezone_later_wins_and_a_bad_name_keeps_the_earlier),
 		cmocka_unit_test(ntp_servers_into_the_doc_and_bad_ones_keep_the_earlier),
+		cmocka_unit_test(a_value_outside_its_choices_names_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
