@@ -108,8 +108,9 @@ def main(patterns):
             crashed = harness.TEST.kernel_died_before_init() if error else None
             if not crashed or attempt == 2:
                 break
-            # Before /init nothing of ours has run: the emulator's flake, retried once and said so.
-            comment('%s: the guest kernel panicked before /init (%s); running the test again'
+            # The emulator's flake (a panic before /init, or an int3 oops of the kernel's code
+            # patching): retried once and said so.
+            comment('%s: the guest kernel crashed as the emulator makes it (%s); running the test again'
                     % (full, crashed))
         if error is None:
             passed += 1
