@@ -85,6 +85,12 @@ static inline cJSON *engine_json(int status, int want, const char *body)
 {
 	return status == want ? cJSON_Parse(body) : NULL;
 }
+/* Whether an image load (POST /images/load) went through: it answers 200 and reports a bad
+ * archive inside its JSON stream. */
+static inline int engine_loaded(int status, const char *body)
+{
+	return status == 200 && !(body && strstr(body, "\"errorDetail\""));
+}
 /* A create's answer: 0 with the new container's Id copied into id (n bytes), or -1 when it was not
  * answered 201 with one (engine_failure(status, body) says why). */
 static inline int engine_created_id(int status, const char *body, char *id, size_t n)

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "engine.h"
-#include "images.h"
 #include "imagefetch.h"
 #include "syscont.h"
+#include "syscont_spec.h"
 
 #define CALL_MS 30000
 #define LOAD_MS 120000
@@ -34,13 +34,12 @@ static void finish(struct fetch *f, int rc, const char *why)
 	free(f);
 }
 
-/* The archive a bundled reference comes from, or NULL. */
+/* The archive a bundled reference comes from (the system containers' table says which), or NULL. */
 static const char *bundle_of(const char *ref)
 {
-	if (!strcmp(ref, DOM0_BUNDLED) || !strcmp(ref, DOM0_IMAGE))
-		return IMAGES_DIR "/dom0.tar";
-	if (!strcmp(ref, DHCP_IMAGE))
-		return IMAGES_DIR "/dhcpcd.tar";
+	for (size_t i = 0; i < SYSCONT_N; i++)
+		if (!strcmp(ref, syscont_specs[i].image) || !strcmp(ref, syscont_specs[i].bundle_ref))
+			return syscont_specs[i].bundle;
 	return NULL;
 }
 
@@ -87,7 +86,7 @@ static void load_done(struct ereq *r, int status, const char *body, size_t len, 
 {
 	(void)r; (void)len;
 	struct fetch *f = arg;
-	if (status == 200 && !(body && strstr(body, "\"errorDetail\"")))
+	if (engine_loaded(status, body))
 		finish(f, 0, NULL);
 	else
 		finish(f, status < 0 ? status : -EIO, engine_failure(status, body));

@@ -212,8 +212,7 @@ static void load_done(struct ereq *r, int status, const char *body, size_t len, 
 {
 	(void)r; (void)len;
 	struct sysc *s = arg;
-	/* The load answers 200 and reports a bad archive inside its JSON stream. */
-	int ok = status == 200 && !(body && strstr(body, "\"errorDetail\""));
+	int ok = engine_loaded(status, body);
 	if (!ok)
 		failed(s, "loading the bundled image", status, body);
 	else
